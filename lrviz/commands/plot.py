@@ -1,0 +1,99 @@
+"""``lrviz plot``: render the schedules to the terminal and write a figure or the per-update data."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from rich.console import Console
+
+from .. import __version__
+from ..output import IMAGE_FORMATS, check_destination, format_for, save_figure, write_data
+from ..render import Curve, floor_sentence, key_points_table, settings_table, terminal_chart
+
+
+def _document(curves: list[Curve], output: str | None) -> dict[str, Any]:
+    return {
+        "lrviz_version": __version__,
+        "command": "plot",
+        "output": output,
+        "schedules": [
+            {"label": c.label, "settings": c.spec.to_dict(), "key_points": c.summary.to_dict()} for c in curves
+        ],
+    }
+
+
+def _default_name(curves: list[Curve], fmt: str) -> str:
+    stem = os.path.splitext(curves[0].label)[0] if curves[0].spec.provenance.get("scheduler") and curves[0].label.endswith((".yaml", ".yml", ".json")) else curves[0].spec.scheduler
+    return f"lrviz_{stem}.{fmt}"
+
+
+def run_plot(curves: list[Curve], *, output: str | None, fmt: str | None, no_file: bool, log: bool, as_json: bool) -> int:
+    """Print and write what ``lrviz plot`` shows; returns the exit code."""
+    chosen = format_for(output, fmt)
+    if no_file and output:
+        from ..output import OutputError
+
+        raise OutputError(f"--no-file and -o {output} contradict each other; drop one")
+    path = None if no_file else (output or _default_name(curves, chosen))
+    data_to_stdout = path == "-"
+    if data_to_stdout and as_json:
+        from ..output import OutputError
+
+        raise OutputError("--json and -o - both write to stdout; give -o a file name or drop --json")
+    if chosen not in IMAGE_FORMATS and len(curves) > 1 and path is not None:
+        from ..output import OutputError
+
+        raise OutputError(f"--format {chosen} exports one schedule per file; drop --compare or the extra --config")
+    if path is not None:
+        check_destination(path)
+
+    console = Console(stderr=data_to_stdout, highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    if not as_json:
+        _print_report(console, curves, log)
+    else:
+        for curve in curves:
+            for note in curve.spec.notes:
+                errors.print(f"[yellow]warning:[/] {note}", soft_wrap=True)
+
+    if path is not None:
+        if chosen in IMAGE_FORMATS:
+            from ..plot import figure_for
+
+            save_figure(figure_for(curves, log=log), path, chosen)
+        else:
+            _write_data(path, chosen, curves[0], _document(curves, path), errors)
+        if not as_json:
+            (errors if data_to_stdout else console).print(f"wrote {path}" if path != "-" else "", end="\n" if path != "-" else "")
+    if as_json:
+        sys.stdout.write(json.dumps(_document(curves, path), indent=1) + "\n")
+    return 0
+
+
+def _write_data(path: str, fmt: str, curve: Curve, document: dict[str, Any], errors: Console) -> None:
+    total = curve.spec.total_steps
+    if total < 5_000_000 or not errors.is_terminal:
+        write_data(path, fmt, curve.spec, document)
+        return
+    from rich.progress import Progress
+
+    with Progress(console=errors, transient=True) as progress:
+        task = progress.add_task(f"writing {fmt}", total=total)
+        write_data(path, fmt, curve.spec, document, lambda done: progress.advance(task, done))
+
+
+def _print_report(console: Console, curves: list[Curve], log: bool) -> None:
+    for index, curve in enumerate(curves):
+        if index == 0 or curve.spec.provenance.get("scheduler") is None or str(curve.spec.provenance["scheduler"]) != "flag --compare":
+            console.print(settings_table(curve))
+            console.print()
+        for note in curve.spec.notes:
+            console.print(f"[yellow]warning:[/] {note}", soft_wrap=True)
+        console.print(key_points_table(curve))
+        console.print(floor_sentence(curve), soft_wrap=True)
+        console.print()
+    width = max(20, min(console.width - 14, 90))
+    console.print(terminal_chart(curves, width=width, log=log))

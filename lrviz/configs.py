@@ -1,0 +1,251 @@
+"""Readers for the config files users launch with: HF ``TrainingArguments`` dictionaries and LLaMA-Factory YAML.
+
+A reader returns the schedule-related values it found, each with the key it came from, plus notes about
+pitfalls; turning them into a ``ScheduleSpec`` is ``resolve``'s job.
+
+* HF: a JSON or YAML mapping as passed to ``TrainingArguments(**d)`` or ``HfArgumentParser.parse_yaml_file``
+  (PyYAML: ``2e-6`` without a dot is a *string*, and transformers keeps it as one).
+* LLaMA-Factory: the same keys, read through OmegaConf, whose YAML loader does read ``2e-6`` as a float.
+  ``lr_scheduler_kwargs`` may be a mapping or a JSON string.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+# TrainingArguments fields that shape the schedule, with the kind of value each takes.
+SCHEDULE_KEYS: dict[str, str] = {
+    "learning_rate": "float",
+    "lr_scheduler_type": "str",
+    "lr_scheduler_kwargs": "kwargs",
+    "warmup_steps": "float",
+    "warmup_ratio": "float",
+    "max_steps": "int",
+    "num_train_epochs": "float",
+    "per_device_train_batch_size": "int",
+    "gradient_accumulation_steps": "int",
+    "dataloader_drop_last": "bool",
+    "deepspeed": "any",
+}
+
+# Keys only a LLaMA-Factory training YAML has (its own hparams dataclasses).
+_LLAMAFACTORY_KEYS = ("stage", "finetuning_type", "template", "dataset", "cutoff_len", "lora_rank", "lora_target")
+
+# A plain YAML scalar that YAML 1.2 (and OmegaConf) read as a float but PyYAML reads as a string: 2e-6, 1E5.
+_PYYAML_STRING_FLOAT = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)[eE][-+]?\d+$")
+
+FLAVORS = ("hf", "llamafactory")
+
+
+@dataclass(frozen=True)
+class ConfigValue:
+    """A value read from a config file, and the key path it was read from."""
+
+    value: Any
+    key: str
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """The schedule-related contents of one config file."""
+
+    path: str
+    flavor: str  # "hf" or "llamafactory"
+    values: dict[str, ConfigValue]
+    scheduler_kwargs: dict[str, ConfigValue]
+    notes: tuple[str, ...] = ()
+    ignored_keys: tuple[str, ...] = field(default=())
+
+    def where(self, key: str) -> str:
+        return f"{os.path.basename(self.path)}:{key}"
+
+
+def read_config(path: str, flavor: str = "auto") -> ConfigFile:
+    """Read the schedule settings of an HF TrainingArguments or LLaMA-Factory config file."""
+    text = _read_text(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".json":
+        data, plain_floats = _load_json(path, text), {}
+    else:
+        data, plain_floats = _load_yaml(path, text)
+    if not isinstance(data, dict):
+        kind = type(data).__name__ if data is not None else "empty"
+        raise ConfigError(f"--config {path}: expected a mapping of TrainingArguments keys, got {kind} content")
+    if flavor == "auto":
+        flavor = "llamafactory" if any(key in data for key in _LLAMAFACTORY_KEYS) else "hf"
+    if flavor not in FLAVORS:
+        raise ConfigError(f"--config-flavor {flavor!r} is not one of: auto, {', '.join(FLAVORS)}")
+    return _extract(path, flavor, data, plain_floats)
+
+
+def _read_text(path: str) -> str:
+    if os.path.isdir(path):
+        raise ConfigError(f"--config {path} is a directory; give the YAML or JSON file you launch with")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise ConfigError(f"--config {path}: no such file; check the path") from None
+    except OSError as error:
+        raise ConfigError(f"--config {path}: cannot read it ({error.strerror})") from None
+    if b"\x00" in raw:
+        raise ConfigError(f"--config {path} is a binary file, not YAML or JSON")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"--config {path} is not UTF-8 text; save it as UTF-8 YAML or JSON") from None
+
+
+def _load_json(path: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"--config {path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+
+
+def _load_yaml(path: str, text: str) -> tuple[Any, dict[str, str]]:
+    """Parse YAML as PyYAML does, noting plain scalars like ``2e-6`` that PyYAML turns into strings."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"--config {path}: invalid YAML{where}: {problem}") from None
+    plain_floats: dict[str, str] = {}
+    _find_plain_floats(node, "", plain_floats)
+    return data, plain_floats
+
+
+def _find_plain_floats(node: Any, prefix: str, found: dict[str, str]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = f"{prefix}{key_node.value}"
+            if isinstance(value_node, yaml.ScalarNode):
+                if value_node.style is None and value_node.tag.endswith(":str") and _PYYAML_STRING_FLOAT.match(value_node.value):
+                    found[key] = value_node.value
+            else:
+                _find_plain_floats(value_node, key + ".", found)
+
+
+def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[str, str]) -> ConfigFile:
+    notes: list[str] = []
+    name = os.path.basename(path)
+
+    def number_pitfall(key: str, text: str) -> float:
+        fixed = _dotted(text)
+        if flavor == "llamafactory":
+            notes.append(
+                f"{name}:{key} is written {text}: LLaMA-Factory (OmegaConf) reads it as {float(text)!r}, but PyYAML "
+                f"and HfArgumentParser read it as the string '{text}'; write {fixed} to be safe"
+            )
+            return float(text)
+        raise ConfigError(
+            f"--config {path}: {key} is the string '{text}' (PyYAML reads {text} without a dot as text and "
+            f"transformers keeps it, then fails); write {fixed}"
+        )
+
+    values: dict[str, ConfigValue] = {}
+    for key, kind in SCHEDULE_KEYS.items():
+        if key not in data or data[key] is None or kind == "kwargs":
+            continue
+        value = data[key]
+        if key in plain_floats:
+            value = number_pitfall(key, plain_floats[key])
+        values[key] = ConfigValue(_checked(path, key, kind, value), key)
+
+    kwargs: dict[str, ConfigValue] = {}
+    raw_kwargs = data.get("lr_scheduler_kwargs")
+    if isinstance(raw_kwargs, str):
+        raw_kwargs = _kwargs_from_json(path, raw_kwargs)
+    if raw_kwargs is not None and not isinstance(raw_kwargs, dict):
+        raise ConfigError(
+            f"--config {path}: lr_scheduler_kwargs must be a mapping or a JSON object string, got {raw_kwargs!r}"
+        )
+    for key, value in (raw_kwargs or {}).items():
+        full_key = f"lr_scheduler_kwargs.{key}"
+        if full_key in plain_floats:
+            value = number_pitfall(full_key, plain_floats[full_key])
+        kwargs[str(key)] = ConfigValue(value, full_key)
+
+    if "deepspeed" in values:
+        notes.append(
+            f"{name}:deepspeed points to a DeepSpeed config; if it has a \"scheduler\" block, DeepSpeed's scheduler "
+            "replaces this one. lrviz does not read DeepSpeed configs yet: check that file by hand"
+        )
+    ignored = tuple(sorted(str(key) for key in data if key not in SCHEDULE_KEYS))
+    return ConfigFile(path, flavor, values, kwargs, tuple(notes), ignored)
+
+
+def _dotted(text: str) -> str:
+    mantissa, _, exponent = text.lower().partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return f"{mantissa}e{exponent}"
+
+
+def _kwargs_from_json(path: str, text: str) -> dict[str, Any]:
+    """transformers' ``__post_init__``: a string starting with '{' is JSON, then simple strings are converted."""
+    if not text.startswith("{"):
+        raise ConfigError(
+            f"--config {path}: lr_scheduler_kwargs is the string {text!r}; transformers only parses strings that start "
+            "with '{' as JSON"
+        )
+    try:
+        loaded = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"--config {path}: lr_scheduler_kwargs is not valid JSON ({error.msg} at column {error.colno}); "
+            "write it like '{\"min_lr\": 2.0e-6}' with double quotes"
+        ) from None
+    return _convert_str_dict(loaded)
+
+
+def _convert_str_dict(values: dict[str, Any]) -> dict[str, Any]:
+    """transformers ``_convert_str_dict``: 'true'/'false', digits and simple decimals become values; '2e-6' stays text."""
+    converted: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            value = _convert_str_dict(value)
+        elif isinstance(value, str):
+            if value.lower() in ("true", "false"):
+                value = value.lower() == "true"
+            elif value.isdigit():
+                value = int(value)
+            elif value.replace(".", "", 1).isdigit():
+                value = float(value)
+        converted[key] = value
+    return converted
+
+
+def _checked(path: str, key: str, kind: str, value: Any) -> Any:
+    where = f"--config {path}: {key}"
+    if kind == "any":
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} = {value!r} must be a scheduler name such as cosine_with_min_lr")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} = {value!r} must be true or false")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where} = {value!r} must be a number")
+    if not math.isfinite(value):
+        raise ConfigError(f"{where} = {value!r} must be a finite number")
+    if kind == "int":
+        if value != int(value):
+            raise ConfigError(f"{where} = {value!r} must be a whole number")
+        return int(value)
+    return value

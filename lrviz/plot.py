@@ -1,0 +1,104 @@
+"""Annotated figures of LR schedules (the only module that imports matplotlib).
+
+``draw_schedules`` draws on an Axes you pass and returns it; ``figure_for`` builds a Figure without pyplot
+(no GUI backend, no global state). Long runs are drawn from their per-pixel min/max envelope.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from .render import Curve, format_lr
+from .trajectory import envelope
+
+COLORS = ("#1f6feb", "#d1242f", "#8250df", "#1a7f37", "#bc4c00", "#6e7781")
+
+
+def _step_label(value: float, _position: float = 0) -> str:
+    value = float(value)
+    for size, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            scaled = value / size
+            return f"{scaled:.{0 if scaled == int(scaled) else 1}f}{suffix}"
+    return f"{value:.0f}"
+
+
+def _lr_label(value: float, _position: float = 0) -> str:
+    return format_lr(value, digits=3)
+
+
+def draw_schedules(ax: Axes, curves: Sequence[Curve], *, log: bool = False, columns: int = 1600) -> Axes:
+    """Draw each curve on ``ax``; the first one is annotated (warmup, peak, floor, last update)."""
+    for index, curve in enumerate(curves):
+        points = envelope(curve.spec, columns=columns)
+        lr = np.where(points.lr > 0, points.lr, np.nan) if log else points.lr
+        ax.plot(points.step, lr, color=COLORS[index % len(COLORS)], linewidth=2.0 if index == 0 else 1.6,
+                label=curve.label, zorder=3 - index * 0.1)
+    _annotate(ax, curves[0], log=log)
+    ax.set_xlabel("optimizer update (step)")
+    ax.set_ylabel("learning rate" + (" (log scale)" if log else ""))
+    if log:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(FuncFormatter(_lr_label))
+    total = max(c.spec.total_steps for c in curves)
+    ax.set_xlim(0, max(total - 1, 1))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(_step_label))
+    ax.grid(True, color="#d0d7de", linewidth=0.6, alpha=0.8)
+    ax.spines[["top", "right"]].set_visible(False)
+    if len(curves) > 1 or curves[0].summary.floor_lr is not None:
+        ax.legend(loc="upper right", frameon=False, fontsize=9)
+    return ax
+
+
+def _annotate(ax: Axes, curve: Curve, *, log: bool) -> None:
+    spec, summary = curve.spec, curve.summary
+    color = COLORS[0]
+    if spec.warmup_steps > 0:
+        ax.axvspan(0, min(spec.warmup_steps, spec.total_steps) - 0.5, color="#fff8c5", alpha=0.8, zorder=0,
+                   label=f"warmup ({spec.warmup_steps:,} updates)")
+    ax.plot([summary.peak_step], [summary.peak_lr], "o", color=color, markersize=5, zorder=4)
+    ax.annotate(f"peak {format_lr(summary.peak_lr, 4)} @ {summary.peak_step:,}", (summary.peak_step, summary.peak_lr),
+                xytext=(8, 6), textcoords="offset points", fontsize=9, color="#24292f")
+    if summary.floor_lr is not None and (summary.floor_lr > 0 or not log):
+        ax.axhline(summary.floor_lr, color="#57606a", linestyle="--", linewidth=1, zorder=1,
+                   label=f"floor {format_lr(summary.floor_lr, 4)}")
+    if summary.floor_step is not None:
+        floor_value = max(summary.floor_lr, 0)
+        ax.plot([summary.floor_step], [floor_value], "s", color="#57606a", markersize=5, zorder=4)
+        ax.annotate(f"floor from {summary.floor_step:,} ({summary.floor_share:.0%} of run)",
+                    (summary.floor_step, floor_value), xytext=(-8, 10), textcoords="offset points",
+                    ha="right", fontsize=9, color="#57606a")
+    last = spec.total_steps - 1
+    if summary.last_lr > 0 or not log:
+        ax.plot([last], [summary.last_lr], "o", color=color, markersize=4, zorder=4)
+        ax.annotate(f"last {format_lr(summary.last_lr, 4)}", (last, summary.last_lr), xytext=(-6, 14),
+                    textcoords="offset points", ha="right", fontsize=9, color="#24292f")
+    first = summary.points[0]
+    if first.lr == 0:
+        ax.annotate("update 0: LR 0", (0, 0), xytext=(6, 4), textcoords="offset points", fontsize=8,
+                    color="#bc4c00")
+
+
+def figure_for(curves: Sequence[Curve], *, log: bool = False, title: str | None = None) -> Figure:
+    """A report-ready Figure of the curves."""
+    figure = Figure(figsize=(9, 4.8), dpi=150, layout="constrained")
+    ax = figure.subplots()
+    draw_schedules(ax, curves, log=log)
+    spec = curves[0].spec
+    floor = curves[0].summary.floor_lr
+    headline = title or (
+        f"{spec.scheduler}: peak {format_lr(spec.peak_lr, 4)}"
+        + (f" → floor {format_lr(floor, 4)}" if floor is not None else "")
+        + f", {spec.total_steps:,} updates, warmup {spec.warmup_steps:,}"
+    )
+    ax.set_title(headline, loc="left", fontsize=11, fontweight="bold")
+    figure.text(0.995, 0.005, f"lrviz · {spec.framework} semantics", ha="right", va="bottom", fontsize=7, color="#6e7781")
+    return figure
