@@ -35,7 +35,8 @@ class Summary:
     peak_lr: float
     floor_lr: float | None  # None: the schedule has no floor
     floor_step: int | None  # first update of the run at the floor; None if never within the run
-    floor_updates: int  # updates of the run spent at the floor
+    floor_updates: int  # updates of the run spent at the floor (touches, if it does not stay there)
+    floor_plateau: bool  # True when the run stays at the floor from floor_step on
     last_lr: float
     total_steps: int
 
@@ -53,6 +54,7 @@ class Summary:
                 "first_step": self.floor_step,
                 "updates": self.floor_updates,
                 "share": self.floor_share,
+                "stays": self.floor_plateau,
             },
             "last_lr": self.last_lr,
         }
@@ -71,7 +73,7 @@ def key_points(spec: ScheduleSpec) -> Summary:
     wanted += [("peak", peak_step), ("middle", T // 2), ("last update", T - 1)]
 
     floor = floor_lr(spec)
-    floor_step, floor_updates = None, 0
+    floor_step, floor_updates, stays = None, 0, False
     if floor is not None:
         # the floor the decay ends at; warmups that start at it (LR 0, WSD) do not count
         at_floor = (candidate_lr <= floor + _SAME * spec.peak_lr) & (candidates > peak_step)
@@ -90,4 +92,4 @@ def key_points(spec: ScheduleSpec) -> Summary:
     points = [p for p in points if p.step < T or p.label == "after the run"]
     points.sort(key=lambda p: p.step)
     last_lr = float(values[labels.index("last update")])
-    return Summary(tuple(points), peak_step, peak_lr, floor, floor_step, floor_updates, last_lr, T)
+    return Summary(tuple(points), peak_step, peak_lr, floor, floor_step, floor_updates, stays, last_lr, T)

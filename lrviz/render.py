@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .keypoints import Summary
-from .schedules import floor_lr, wsd_phases
+from .schedules import floor_lr, lr_at, wsd_phases
 from .spec import ScheduleSpec
 from .trajectory import envelope
 
@@ -102,6 +102,11 @@ def floor_sentence(curve: Curve) -> str:
     s, spec = curve.summary, curve.spec
     if s.floor_lr is None:
         return f"{spec.scheduler} has no floor: the last update uses {format_lr(s.last_lr)}."
+    if s.floor_step is not None and not s.floor_plateau:
+        return (
+            f"Floor {format_lr(s.floor_lr)} is touched first at update {s.floor_step:,}, where the cosine turns, "
+            "and left again; the last update uses " + format_lr(s.last_lr) + "."
+        )
     if s.floor_step is not None:
         return (
             f"Floor {format_lr(s.floor_lr)} is reached at update {s.floor_step:,}; "
@@ -115,6 +120,17 @@ def floor_sentence(curve: Curve) -> str:
     )
 
 
+def _chart_points(spec: ScheduleSpec, dots_x: int, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dot columns and LRs: the envelope of a long run, or each update held flat across its columns."""
+    if total >= dots_x:
+        points = envelope(spec, columns=dots_x)
+        return np.minimum((points.step * dots_x) // max(total, 1), dots_x - 1), points.lr
+    columns = np.arange(dots_x, dtype=np.int64)
+    steps = (columns * total) // dots_x
+    inside = steps < spec.total_steps
+    return columns[inside], lr_at(spec, steps[inside])
+
+
 _BRAILLE_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row][col] within a cell
 
 
@@ -122,8 +138,8 @@ def terminal_chart(curves: list[Curve], width: int = 64, height: int = 12, log: 
     """A braille chart of the curves (dot resolution width*2 x height*4) with LR and update labels."""
     dots_x, dots_y = width * 2, height * 4
     total = max(c.spec.total_steps for c in curves)
-    sampled = [envelope(c.spec, columns=dots_x) for c in curves]
-    all_lr = np.concatenate([t.lr for t in sampled])
+    sampled = [_chart_points(c.spec, dots_x, total) for c in curves]
+    all_lr = np.concatenate([lr for _, lr in sampled])
     if log:
         positive = all_lr[all_lr > 0]
         low, high = (float(positive.min()), float(positive.max())) if len(positive) else (1e-12, 1.0)
@@ -136,9 +152,8 @@ def terminal_chart(curves: list[Curve], width: int = 64, height: int = 12, log: 
     span = (high_s - low_s) or 1.0
     cells = [[0] * width for _ in range(height)]
     owner = [[-1] * width for _ in range(height)]
-    for index, traj in enumerate(sampled):
-        x = np.minimum((traj.step * dots_x) // max(total, 1), dots_x - 1)
-        y = np.clip(((scale(traj.lr) - low_s) / span * (dots_y - 1)).round().astype(int), 0, dots_y - 1)
+    for index, (x, lr) in enumerate(sampled):
+        y = np.clip(((scale(lr) - low_s) / span * (dots_y - 1)).round().astype(int), 0, dots_y - 1)
         previous = None
         for column in np.unique(x):
             ys = y[x == column]
@@ -150,7 +165,7 @@ def terminal_chart(curves: list[Curve], width: int = 64, height: int = 12, log: 
                 cells[row // 4][column // 2] |= _BRAILLE_BITS[row % 4][column % 2]
                 owner[row // 4][column // 2] = index
             previous = int(ys[-1])
-    top_label, bottom_label = format_lr(high), format_lr(low)
+    top_label, bottom_label = format_lr(high, 3), format_lr(low, 3)
     margin = max(len(top_label), len(bottom_label)) + 1
     text = Text()
     for row in range(height):
