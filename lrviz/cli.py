@@ -95,7 +95,10 @@ class Count(click.ParamType):
             power = re.fullmatch(r"(\d+)\*\*(\d+)", text)
             try:
                 if power:
-                    number = int(power.group(1)) ** int(power.group(2))
+                    base, exponent = int(power.group(1)), int(power.group(2))
+                    if base > 1 and exponent * math.log2(base) > 60:  # decide before computing a huge power
+                        self.fail(f"{value} is more than 2**53 updates, past exact float64 step counts", param, ctx)
+                    number = base**exponent
                 else:
                     as_float = float(text)
                     if not math.isfinite(as_float) or as_float != int(as_float):
@@ -174,6 +177,7 @@ _OPTION_FIELDS = (
 def build_curves(params: dict[str, Any], compare: tuple[str, ...] = ()) -> list[Any]:
     """The schedules to show: one per --config (or one from the flags), then one per --compare type."""
     from .configs import read_config
+    from .errors import SpecError
     from .keypoints import key_points
     from .render import Curve
     from .resolve import Options, resolve
@@ -186,7 +190,13 @@ def build_curves(params: dict[str, Any], compare: tuple[str, ...] = ()) -> list[
         label = os.path.basename(config.path) if config else spec.scheduler
         curves.append(Curve(label, spec, key_points(spec)))
     for name in compare:
-        spec = resolve(options, configs[0] if configs else None, scheduler=name, floor_optional=True)
+        try:
+            spec = resolve(options, configs[0] if configs else None, scheduler=name, floor_optional=True)
+        except SpecError as error:
+            message = str(error)
+            if message.startswith("--scheduler"):
+                raise SpecError("--compare" + message[len("--scheduler"):]) from None
+            raise
         curves.append(Curve(name, spec, key_points(spec)))
     return curves
 

@@ -31,11 +31,15 @@ class OutputError(LrvizError):
 
 def format_for(path: str | None, requested: str | None) -> str:
     """The output format: ``--format`` if given, else the extension of ``-o``, else png."""
+    if path == "":
+        raise OutputError("-o is empty; give a file name such as run.png, or - for stdout")
     if path == "-":
         chosen = requested or "csv"
         if chosen not in DATA_FORMATS:
             raise OutputError(f"-o - writes to stdout, which takes --format csv or json, not {chosen}")
         return chosen
+    if path:
+        check_destination(path)
     extension = os.path.splitext(path)[1].lower().lstrip(".") if path else ""
     if path and extension not in FORMATS:
         if requested is None:
@@ -76,7 +80,7 @@ def atomic_file(path: str, mode: str = "w") -> Iterator[IO[Any]]:
         raise
 
 
-def _check_export_size(spec: ScheduleSpec) -> None:
+def check_export_size(spec: ScheduleSpec) -> None:
     if spec.total_steps > MAX_EXPORT_UPDATES:
         raise OutputError(
             f"--format csv/json writes one row per update: {spec.total_steps:,} updates is over the "
@@ -86,7 +90,7 @@ def _check_export_size(spec: ScheduleSpec) -> None:
 
 def write_csv(stream: IO[str], spec: ScheduleSpec, progress: Callable[[int], None] | None = None) -> None:
     """Header ``step,lr``, then one row per update with the LR in ``repr`` precision."""
-    _check_export_size(spec)
+    check_export_size(spec)
     stream.write("step,lr\n")
     for piece in chunks(spec):
         stream.write("".join(f"{s},{lr!r}\n" for s, lr in zip(piece.step.tolist(), piece.lr.tolist())))
@@ -96,7 +100,7 @@ def write_csv(stream: IO[str], spec: ScheduleSpec, progress: Callable[[int], Non
 
 def write_json(stream: IO[str], document: dict[str, Any], spec: ScheduleSpec, progress: Callable[[int], None] | None = None) -> None:
     """``document`` plus the arrays ``step`` and ``lr``, streamed so the run is never held in memory."""
-    _check_export_size(spec)
+    check_export_size(spec)
     head = json.dumps(document, indent=1)
     stream.write(head[:-1].rstrip() + ',\n "step": [')
     for index, piece in enumerate(chunks(spec)):
@@ -120,7 +124,7 @@ def write_data(path: str, fmt: str, spec: ScheduleSpec, document: dict[str, Any]
             write_json(stream, document, spec, progress)
 
     if path == "-":
-        _check_export_size(spec)
+        check_export_size(spec)
         write(sys.stdout)
         sys.stdout.flush()
         return

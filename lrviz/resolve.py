@@ -106,17 +106,27 @@ def resolve(
     ``floor_optional`` drops ``--min-lr``/``--min-lr-rate`` for schedulers that have no floor instead of
     failing, so that one set of flags can be compared across scheduler types.
     """
+    resolver = _Resolver(options, config)
     try:
-        return _resolve(options, config, scheduler, floor_optional)
+        return _resolve(resolver, scheduler, floor_optional)
     except SpecError as error:
         message = str(error)
-        if config is not None and ("lr_scheduler_kwargs" in message or "needs a floor" in message):
+        if config is None:
+            raise
+        if "lr_scheduler_kwargs" in message or "needs a floor" in message:
             raise SpecError(f"--config {config.path}: {message}") from None
+        source = resolver.provenance.get(_FIELD_OF_FLAG.get(message.split()[0], ""))
+        if source is not None and source.kind == "file":
+            raise SpecError(f"--config {config.path} ({source.where.split(':', 1)[1]}): {message}") from None
         raise
 
 
-def _resolve(options: Options, config: ConfigFile | None, scheduler: str | None, floor_optional: bool) -> ScheduleSpec:
-    r = _Resolver(options, config)
+# The flag a ScheduleSpec error message starts with, and the field it is about.
+_FIELD_OF_FLAG = {"--lr": "peak_lr", "--scheduler": "scheduler", "--steps": "total_steps", "--warmup-steps": "warmup_steps"}
+
+
+def _resolve(r: _Resolver, scheduler: str | None, floor_optional: bool) -> ScheduleSpec:
+    options, config = r.options, r.config
     has_config = config is not None
     framework = r.pick("framework", "--framework", options.framework, None, "hf")
     if scheduler is not None:
@@ -236,7 +246,7 @@ def _warmup_steps(r: _Resolver, total_steps: int) -> int:
         result = _ratio_warmup(total_steps, ratio.value, config.where("warmup_ratio"))
         return r.derived("warmup_steps", result)
     if steps is not None:
-        result = hf_warmup_steps(total_steps, steps.value)
+        result = hf_warmup_steps(total_steps, steps.value, where=f"--config {config.path}: warmup_steps")
         r.provenance["warmup_steps"] = Source("file", config.where("warmup_steps"), result.arithmetic)
         if steps.value >= 1:
             return result.value

@@ -61,10 +61,10 @@ def hf_total_steps(
     return Derived(total, f"total = ceil({_fmt(epochs)} × ceil({batches_text} / {grad_accum})) = {total}")
 
 
-def hf_warmup_steps(total_steps: int, warmup: float) -> Derived:
+def hf_warmup_steps(total_steps: int, warmup: float, where: str = "--warmup-steps") -> Derived:
     """transformers 5.x ``get_warmup_steps``: a value >= 1 is a count (``int``), below 1 a ratio rounded up."""
     if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not math.isfinite(warmup) or warmup < 0:
-        raise SpecError(f"--warmup-steps {warmup!r} must be a count >= 1 or a ratio in [0, 1)")
+        raise SpecError(f"{where} {warmup!r} must be a count >= 1 or a ratio in [0, 1)")
     if warmup >= 1:
         count = int(warmup)
         text = f"warmup = {count}" if count == warmup else f"warmup = int({_fmt(warmup)}) = {count}"

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from .. import __version__
-from ..output import IMAGE_FORMATS, check_destination, format_for, save_figure, write_data
+from ..output import IMAGE_FORMATS, OutputError, check_destination, check_export_size, format_for, save_figure, write_data
 from ..render import Curve, floor_sentence, key_points_table, settings_table, terminal_chart
 
 
@@ -26,29 +26,26 @@ def _document(curves: list[Curve], output: str | None) -> dict[str, Any]:
 
 
 def _default_name(curves: list[Curve], fmt: str) -> str:
-    stem = os.path.splitext(curves[0].label)[0] if curves[0].spec.provenance.get("scheduler") and curves[0].label.endswith((".yaml", ".yml", ".json")) else curves[0].spec.scheduler
-    return f"lrviz_{stem}.{fmt}"
+    """``lrviz_<config stem>.<fmt>`` for a config file, else ``lrviz_<scheduler>.<fmt>``."""
+    stem, extension = os.path.splitext(curves[0].label)
+    return f"lrviz_{stem if extension in ('.yaml', '.yml', '.json') else curves[0].spec.scheduler}.{fmt}"
 
 
 def run_plot(curves: list[Curve], *, output: str | None, fmt: str | None, no_file: bool, log: bool, as_json: bool) -> int:
     """Print and write what ``lrviz plot`` shows; returns the exit code."""
-    chosen = format_for(output, fmt)
-    if no_file and output:
-        from ..output import OutputError
-
+    if no_file and output is not None:
         raise OutputError(f"--no-file and -o {output} contradict each other; drop one")
+    chosen = format_for(output, fmt)
     path = None if no_file else (output or _default_name(curves, chosen))
     data_to_stdout = path == "-"
     if data_to_stdout and as_json:
-        from ..output import OutputError
-
         raise OutputError("--json and -o - both write to stdout; give -o a file name or drop --json")
     if chosen not in IMAGE_FORMATS and len(curves) > 1 and path is not None:
-        from ..output import OutputError
-
         raise OutputError(f"--format {chosen} exports one schedule per file; drop --compare or the extra --config")
     if path is not None:
         check_destination(path)
+        if chosen not in IMAGE_FORMATS:
+            check_export_size(curves[0].spec)
 
     console = Console(stderr=data_to_stdout, highlight=False)
     errors = Console(stderr=True, highlight=False)
@@ -66,8 +63,8 @@ def run_plot(curves: list[Curve], *, output: str | None, fmt: str | None, no_fil
             save_figure(figure_for(curves, log=log), path, chosen)
         else:
             _write_data(path, chosen, curves[0], _document(curves, path), errors)
-        if not as_json:
-            (errors if data_to_stdout else console).print(f"wrote {path}" if path != "-" else "", end="\n" if path != "-" else "")
+        if not as_json and not data_to_stdout:
+            console.print(f"wrote {path}")
     if as_json:
         sys.stdout.write(json.dumps(_document(curves, path), indent=1) + "\n")
     return 0
