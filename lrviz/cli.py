@@ -113,26 +113,55 @@ class Count(click.ParamType):
         return number
 
 
-def _parse_kwargs(ctx: Any, param: Any, value: str | None) -> dict[str, Any] | None:
-    """``--scheduler-kwargs``: a JSON object or a Python-literal dict, like HF's lr_scheduler_kwargs."""
-    if value is None:
-        return None
+def kwargs_from_text(text: str) -> dict[str, Any]:
+    """A JSON object or a Python-literal dict, like HF's lr_scheduler_kwargs; ValueError otherwise."""
     import ast
     import json
 
-    text = value.strip()
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError:
         try:
-            parsed = ast.literal_eval(text)
+            parsed = ast.literal_eval(text.strip())
         except (ValueError, SyntaxError):
-            raise click.BadParameter(
-                f"{value!r} is neither JSON nor a Python dict; write it like '{{\"min_lr\": 2e-6}}'"
-            ) from None
+            raise ValueError(f"{text!r} is neither JSON nor a Python dict; write it like '{{\"min_lr\": 2e-6}}'") from None
     if not isinstance(parsed, dict):
-        raise click.BadParameter(f"{value!r} is not a mapping; write it like '{{\"num_cycles\": 1.5}}'")
+        raise ValueError(f"{text!r} is not a mapping; write it like '{{\"num_cycles\": 1.5}}'")
     return {str(key): item for key, item in parsed.items()}
+
+
+def _parse_kwargs(ctx: Any, param: Any, value: str | None) -> dict[str, Any] | None:
+    """``--scheduler-kwargs`` callback."""
+    if value is None:
+        return None
+    try:
+        return kwargs_from_text(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def parse_compare(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """``--compare``: ``cosine,linear`` or ``warmup_stable_decay:{"num_decay_steps": 100},cosine``."""
+    items, depth, current = [], 0, ""
+    for char in text:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += char
+    items.append(current)
+    parsed = []
+    for item in (piece.strip() for piece in items):
+        if not item:
+            continue
+        name, _, kwargs_text = item.partition(":")
+        try:
+            kwargs = kwargs_from_text(kwargs_text) if kwargs_text else {}
+        except ValueError as error:
+            raise click.BadParameter(f"{name.strip()}: {error}", param_hint="'--compare'") from None
+        parsed.append((name.strip(), kwargs))
+    return parsed
 
 
 def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -174,7 +203,7 @@ _OPTION_FIELDS = (
 )
 
 
-def build_curves(params: dict[str, Any], compare: tuple[str, ...] = ()) -> list[Any]:
+def build_curves(params: dict[str, Any], compare: list[tuple[str, dict[str, Any]]] = ()) -> list[Any]:
     """The schedules to show: one per --config (or one from the flags), then one per --compare type."""
     from .configs import read_config
     from .errors import SpecError
@@ -189,14 +218,16 @@ def build_curves(params: dict[str, Any], compare: tuple[str, ...] = ()) -> list[
         spec = resolve(options, config)
         label = os.path.basename(config.path) if config else spec.scheduler
         curves.append(Curve(label, spec, key_points(spec)))
-    for name in compare:
+    for name, kwargs in compare:
         try:
-            spec = resolve(options, configs[0] if configs else None, scheduler=name, floor_optional=True)
+            spec = resolve(options, configs[0] if configs else None, scheduler=name, extra_kwargs=kwargs, lenient=True)
         except SpecError as error:
             message = str(error)
             if message.startswith("--scheduler"):
-                raise SpecError("--compare" + message[len("--scheduler"):]) from None
-            raise
+                message = "--compare" + message[len("--scheduler"):]
+            elif "needs '" in message:
+                message += f"; with --compare, give it per curve: --compare '{name}:{{\"num_decay_steps\": 100}}'"
+            raise SpecError(message) from None
         curves.append(Curve(name, spec, key_points(spec)))
     return curves
 
@@ -225,7 +256,9 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf", "csv", "json"]), help="Output format (overrides the extension).")
 @click.option("--no-file", is_flag=True, help="Print the tables and chart only; write no file.")
 @click.option("--log", is_flag=True, help="Log-scale LR axis.")
-@click.option("--compare", metavar="NAMES", help="Overlay other scheduler types with the same settings, e.g. cosine,linear.")
+@click.option("--compare", metavar="NAMES",
+              help="Overlay other scheduler types with the same settings, e.g. cosine,linear; per-type kwargs as "
+                   "'warmup_stable_decay:{\"num_decay_steps\": 100}'.")
 def plot(output: str | None, fmt: str | None, no_file: bool, log: bool, compare: str | None, as_json: bool, **params: Any) -> None:
     """Show the LR of every update: key points, a terminal chart, and a figure or per-update file.
 
@@ -237,13 +270,13 @@ def plot(output: str | None, fmt: str | None, no_file: bool, log: bool, compare:
       lrviz plot --config train_lora.yaml --dataset-size 1000 -o schedule.svg
       lrviz plot --config a.yaml --config b.yaml --steps 2000     # overlay two configs
       lrviz plot --compare cosine,linear --log -o compare.png
+      lrviz plot --compare 'warmup_stable_decay:{"num_decay_steps": 300}'
       lrviz plot --steps 10**9 --no-file                           # any length, same speed
       lrviz plot --format csv -o -                                  # step,lr for every update
     """
     from .commands.plot import run_plot
 
-    compared = tuple(name.strip() for name in compare.split(",") if name.strip()) if compare else ()
-    curves = build_curves(params, compared)
+    curves = build_curves(params, parse_compare(compare) if compare else [])
     sys.exit(run_plot(curves, output=output, fmt=fmt, no_file=no_file, log=log, as_json=as_json))
 
 

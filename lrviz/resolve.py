@@ -99,16 +99,18 @@ def resolve(
     config: ConfigFile | None = None,
     *,
     scheduler: str | None = None,
-    floor_optional: bool = False,
+    extra_kwargs: dict[str, Any] | None = None,
+    lenient: bool = False,
 ) -> ScheduleSpec:
-    """Build the spec for ``options`` (+ ``config``); ``scheduler`` overrides the type (for comparisons).
+    """Build the spec for ``options`` (+ ``config``).
 
-    ``floor_optional`` drops ``--min-lr``/``--min-lr-rate`` for schedulers that have no floor instead of
-    failing, so that one set of flags can be compared across scheduler types.
+    For comparisons, ``scheduler`` overrides the type, ``extra_kwargs`` are added to its kwargs, and
+    ``lenient`` drops the shared settings that this scheduler does not accept (a floor flag, --num-cycles,
+    other kwargs) with a note instead of failing, so that one set of flags can be compared across types.
     """
     resolver = _Resolver(options, config)
     try:
-        return _resolve(resolver, scheduler, floor_optional)
+        return _resolve(resolver, scheduler, extra_kwargs or {}, lenient)
     except SpecError as error:
         message = str(error)
         if config is None:
@@ -125,7 +127,7 @@ def resolve(
 _FIELD_OF_FLAG = {"--lr": "peak_lr", "--scheduler": "scheduler", "--steps": "total_steps", "--warmup-steps": "warmup_steps"}
 
 
-def _resolve(r: _Resolver, scheduler: str | None, floor_optional: bool) -> ScheduleSpec:
+def _resolve(r: _Resolver, scheduler: str | None, extra_kwargs: dict[str, Any], lenient: bool) -> ScheduleSpec:
     options, config = r.options, r.config
     has_config = config is not None
     framework = r.pick("framework", "--framework", options.framework, None, "hf")
@@ -139,7 +141,10 @@ def _resolve(r: _Resolver, scheduler: str | None, floor_optional: bool) -> Sched
     total_steps = _total_steps(r)
     warmup_steps = _warmup_steps(r, total_steps)
     signature = SIGNATURES.get(framework, {}).get(scheduler)
-    kwargs = _scheduler_kwargs(r, signature, peak_lr, total_steps, warmup_steps, floor_optional)
+    kwargs = _scheduler_kwargs(r, signature, peak_lr, total_steps, warmup_steps, lenient)
+    for key, value in extra_kwargs.items():
+        kwargs[key] = value
+        r.provenance[f"kwargs.{key}"] = Source("flag", "--compare")
 
     if signature is not None and not signature.kwargs_forwarded:
         if warmup_steps and scheduler == "constant":
@@ -262,7 +267,7 @@ def _ratio_warmup(total_steps: int, ratio: float, where: str) -> Derived:
     return Derived(count, f"warmup = ceil({ratio:g} × {total_steps}) = {count}")
 
 
-def _scheduler_kwargs(r, signature, peak_lr, total_steps, warmup_steps, floor_optional) -> dict[str, Any]:
+def _scheduler_kwargs(r, signature, peak_lr, total_steps, warmup_steps, lenient) -> dict[str, Any]:
     o, config = r.options, r.config
     kwargs: dict[str, Any] = {}
     if config is not None:
@@ -276,7 +281,7 @@ def _scheduler_kwargs(r, signature, peak_lr, total_steps, warmup_steps, floor_op
         return kwargs  # ScheduleSpec names the unknown scheduler
     if o.num_cycles is not None:
         if signature.kwarg("num_cycles") is None:
-            if not floor_optional:
+            if not lenient:
                 raise SpecError(f"--num-cycles: {signature.name} has no num_cycles setting; drop the flag")
         else:
             kwargs["num_cycles"] = o.num_cycles
@@ -314,7 +319,7 @@ def _scheduler_kwargs(r, signature, peak_lr, total_steps, warmup_steps, floor_op
             else:
                 kwargs["lr_end"] = value * peak_lr
                 r.provenance["kwargs.lr_end"] = Source("derived", "", f"lr_end = {value:g} × {peak_lr:g}")
-        elif not floor_optional:
+        elif not lenient:
             raise SpecError(
                 f"{flag} {value:g}: {signature.name} has no floor setting (it ends at "
                 f"{'0' if signature.floor == 'zero' else 'no floor'}); use --scheduler cosine_with_min_lr"
@@ -322,6 +327,14 @@ def _scheduler_kwargs(r, signature, peak_lr, total_steps, warmup_steps, floor_op
     elif signature.floor == FLOOR_MIN_LR_OR_RATE and config is None and not ({"min_lr", "min_lr_rate"} & set(kwargs)):
         kwargs["min_lr_rate"] = LRVIZ_DEFAULTS["min_lr_rate"]
         r.provenance["kwargs.min_lr_rate"] = Source("default", "lrviz")
+
+    if lenient and signature.kwargs_forwarded:
+        dropped = [key for key in kwargs if signature.kwarg(key) is None]
+        for key in dropped:
+            del kwargs[key]
+            r.provenance.pop(f"kwargs.{key}", None)
+        if dropped:
+            r.notes.append(f"{signature.name} does not take {', '.join(dropped)}: left out of this curve")
 
     if signature.name == "warmup_stable_decay" and config is not None and config.flavor == "llamafactory":
         remaining = total_steps - warmup_steps
