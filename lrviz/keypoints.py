@@ -66,7 +66,7 @@ def key_points(spec: ScheduleSpec) -> Summary:
     wanted: list[tuple[str, int]] = [("first update", 0), ("second update", 1)]
     if 0 < W <= T:
         wanted.append(("last warmup update", W - 1))
-    candidates = critical_steps(spec, 0, T)
+    candidates, _ = critical_steps(spec, 0, T)  # a cut list still holds the early peak and first floor touch
     candidate_lr = lr_at(spec, candidates)
     peak_index = int(np.argmax(candidate_lr >= candidate_lr.max() * (1 - _SAME)))
     peak_step, peak_lr = int(candidates[peak_index]), float(candidate_lr[peak_index])

@@ -23,8 +23,8 @@ from .spec import ScheduleSpec
 FactorFn = Callable[[np.ndarray, ScheduleSpec], np.ndarray]
 CriticalFn = Callable[[ScheduleSpec, int, int], np.ndarray]
 
-# Cap on the extrema a schedule reports for one range (e.g. a cosine with 10^9 cycles).
-_MAX_EXTREMA = 200_000
+# Cap on the turning points a schedule lists for one range (a cosine with 10^9 cycles has 2·10^9).
+MAX_EXTREMA = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ def _cosine_extrema(start: float, span: float, num_cycles: float, lo: int, hi: i
     last = math.ceil((hi - start) / period_steps)
     if last < first:
         return _boundaries()
-    last = min(last, first + _MAX_EXTREMA)
+    last = min(last, first + MAX_EXTREMA)  # past the cap the list is cut; critical_steps reports it
     return start + np.arange(first, last + 1, dtype=np.float64) * period_steps
 
 
@@ -266,14 +266,16 @@ def lr_at(spec: ScheduleSpec, steps: np.ndarray, *, base_lr: float | None = None
     return base * factors(spec, steps)
 
 
-def critical_steps(spec: ScheduleSpec, lo: int, hi: int) -> np.ndarray:
+def critical_steps(spec: ScheduleSpec, lo: int, hi: int) -> tuple[np.ndarray, bool]:
     """Sorted whole update indices in [lo, hi) next to every breakpoint or extremum of the schedule.
 
     Between two consecutive indices returned here (and ``lo``, ``hi - 1``) the schedule is monotone,
-    so the minimum and maximum over any range are found among them.
+    so the minimum and maximum over any range are found among them. The second value is False when the
+    schedule turns more than ``MAX_EXTREMA`` times in the range and only the first turns are listed.
     """
     points = schedule_def(spec).critical(spec, lo, hi)
     points = points[np.isfinite(points)]
+    complete = len(points) < MAX_EXTREMA
     near = np.concatenate([np.floor(points) - 1, np.floor(points), np.ceil(points), np.ceil(points) + 1])
     near = near[(near >= lo) & (near < hi)]
-    return np.unique(np.concatenate([near, [lo, hi - 1]]).astype(np.int64))
+    return np.unique(np.concatenate([near, [lo, hi - 1]]).astype(np.int64)), complete

@@ -57,7 +57,10 @@ def envelope(spec: ScheduleSpec, columns: int = 1000, start: int = 0, stop: int 
     if stop - start <= 2 * columns:
         return trajectory(spec, start, stop)
     edges = np.unique(np.linspace(start, stop, columns + 1).astype(np.int64))
-    candidates = np.unique(np.concatenate([edges[:-1], edges[1:] - 1, critical_steps(spec, start, stop)]))
+    critical, complete = critical_steps(spec, start, stop)
+    if not complete:
+        return _dense_envelope(spec, edges)
+    candidates = np.unique(np.concatenate([edges[:-1], edges[1:] - 1, critical]))
     lr = lr_at(spec, candidates)
     column = np.searchsorted(edges, candidates, side="right") - 1
     order = np.lexsort((lr, column))  # by column, then by LR
@@ -66,3 +69,26 @@ def envelope(spec: ScheduleSpec, columns: int = 1000, start: int = 0, stop: int 
     last = np.r_[first[1:] - 1, len(order) - 1]
     keep = np.unique(np.concatenate([order[first], order[last], np.flatnonzero(np.isin(candidates, edges))]))
     return Trajectory(candidates[keep], lr[keep])
+
+
+def _dense_envelope(spec: ScheduleSpec, edges: np.ndarray, chunk_size: int = 1 << 20) -> Trajectory:
+    """Per-column min and max from every update, in chunks: for schedules that turn too often to list.
+
+    Time grows with the updates here, memory does not.
+    """
+    steps: list[int] = []
+    values: list[float] = []
+    for column in range(len(edges) - 1):
+        low, high = int(edges[column]), int(edges[column + 1])
+        best_min = best_max = None
+        for start in range(low, high, chunk_size):
+            piece = trajectory(spec, start, min(start + chunk_size, high))
+            i_min, i_max = int(np.argmin(piece.lr)), int(np.argmax(piece.lr))
+            if best_min is None or piece.lr[i_min] < best_min[1]:
+                best_min = (int(piece.step[i_min]), float(piece.lr[i_min]))
+            if best_max is None or piece.lr[i_max] > best_max[1]:
+                best_max = (int(piece.step[i_max]), float(piece.lr[i_max]))
+        for step, value in sorted({best_min, best_max}):
+            steps.append(step)
+            values.append(value)
+    return Trajectory(np.array(steps, dtype=np.int64), np.array(values, dtype=np.float64))
