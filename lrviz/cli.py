@@ -23,6 +23,9 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
 class LrvizGroup(click.Group):
     """A click group whose errors are one line on stderr, never a traceback or a usage dump."""
 
@@ -32,6 +35,9 @@ class LrvizGroup(click.Group):
 
         try:
             code = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as error:  # bare `lrviz`: show the help, as --help does
+            click.echo(error.ctx.get_help() if error.ctx is not None else error.format_message())
+            sys.exit(0)
         except click.exceptions.UsageError as error:
             hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
             _fail(error.format_message() + hint, 2)
@@ -235,7 +241,7 @@ def build_curves(params: dict[str, Any], compare: list[tuple[str, dict[str, Any]
 # ---------------------------------------------------------------------------------------- commands
 
 
-@click.group(cls=LrvizGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(name="lrviz", cls=LrvizGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(package_name="lrviz", prog_name="lrviz")
 def cli() -> None:
     """See the exact learning rate your optimizer will use at every update, before the run.

@@ -52,3 +52,10 @@ def test_readme_plot_examples_parse(args, tmp_path, monkeypatch):
     argv = [a.strip("'") for a in re.findall(r"'[^']*'|\S+", args)]
     result = CliRunner().invoke(cli, argv + ([] if "-o" in argv or "--no-file" in argv else ["--no-file"]))
     assert result.exit_code == 0, (args, result.output, result.stderr)
+
+
+def test_bare_lrviz_shows_help_and_exits_0():
+    result = CliRunner().invoke(cli, [])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "Usage: lrviz" in result.stdout and "plot" in result.stdout
+    assert result.stderr == ""
