@@ -15,7 +15,7 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -63,7 +63,6 @@ class ConfigFile:
     values: dict[str, ConfigValue]
     scheduler_kwargs: dict[str, ConfigValue]
     notes: tuple[str, ...] = ()
-    ignored_keys: tuple[str, ...] = field(default=())
 
     def where(self, key: str) -> str:
         return f"{os.path.basename(self.path)}:{key}"
@@ -183,8 +182,7 @@ def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[st
             f"{name}:deepspeed points to a DeepSpeed config; if it has a \"scheduler\" block, DeepSpeed's scheduler "
             "replaces this one. lrviz does not read DeepSpeed configs yet: check that file by hand"
         )
-    ignored = tuple(sorted(str(key) for key in data if key not in SCHEDULE_KEYS))
-    return ConfigFile(path, flavor, values, kwargs, tuple(notes), ignored)
+    return ConfigFile(path, flavor, values, kwargs, tuple(notes))
 
 
 def _dotted(text: str) -> str:

@@ -143,8 +143,4 @@ KWARG_HINTS: dict[str, str] = {
 TRAINER_SUPPLIED_KWARGS = ("num_warmup_steps", "num_training_steps", "optimizer", "last_epoch")
 
 
-def hf_signature(scheduler: str) -> Signature | None:
-    return HF_SIGNATURES.get(scheduler)
-
-
 SIGNATURES: dict[str, dict[str, Signature]] = {"hf": HF_SIGNATURES}

@@ -143,14 +143,14 @@ def _describe(value: Any) -> str:
 
 def _check_positive_float(name: str, value: Any, *, flag: str) -> None:
     if not _is_real(value) or not math.isfinite(value) or value <= 0:
-        raise SpecError(f"{flag} {name} = {_describe(value)} must be a finite number > 0, e.g. {flag} 2e-4")
+        raise SpecError(f"{flag} {_describe(value)} ({name}) must be a finite number > 0, e.g. {flag} 2e-4")
 
 
 def _check_count(name: str, value: Any, *, minimum: int, flag: str) -> None:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise SpecError(f"{flag} {name} = {_describe(value)} must be a whole number of optimizer updates")
+        raise SpecError(f"{flag} {_describe(value)} ({name}) must be a whole number of optimizer updates")
     if not minimum <= value <= MAX_STEPS:
-        raise SpecError(f"{flag} {name} = {value} must be between {minimum} and 2**53 ({MAX_STEPS})")
+        raise SpecError(f"{flag} {value} ({name}) must be between {minimum} and 2**53 ({MAX_STEPS})")
 
 
 def _validated_kwargs(signature: Signature, kwargs: dict[str, Any]) -> dict[str, Any]:

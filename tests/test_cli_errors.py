@@ -16,32 +16,15 @@ import os
 import subprocess
 import sys
 import textwrap
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_helpers import invoke
 
-from lrviz.cli import cli
 
 # ----------------------------------------------------------------------------------------------- helpers
-
-
-def invoke(args: list[Any], exit_code: int, *, env: dict[str, str] | None = None) -> Result:
-    """Run ``lrviz ARGS`` in-process; assert the exit code, showing stdout, stderr and any exception."""
-    runner = CliRunner(env=env)
-    result = runner.invoke(cli, [str(arg) for arg in args], prog_name="lrviz", catch_exceptions=True)
-    exception = ""
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        exception = "".join(traceback.format_exception(*result.exc_info))
-    assert result.exit_code == exit_code, (
-        f"lrviz {' '.join(map(str, args))}\n"
-        f"exit code {result.exit_code}, expected {exit_code}\n"
-        f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}\n--- exception ---\n{exception or 'none'}"
-    )
-    return result
 
 
 def snapshot(root: Path) -> set[str]:

@@ -12,33 +12,20 @@ import json
 import math
 import os
 import time
-import traceback
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from cli_helpers import invoke as cli_invoke
 
-from lrviz.cli import cli
 
 WIDE = {"COLUMNS": "200", "LINES": "50"}  # rich wraps long table cells at 80 columns otherwise
 
 
 def invoke(args: list[Any], exit_code: int = 0, *, env: dict[str, str] | None = None) -> Result:
-    """Run ``lrviz ARGS`` in-process; assert the exit code, showing stdout, stderr and any exception."""
-    runner = CliRunner(env={**WIDE, **(env or {})})
-    result = runner.invoke(cli, [str(arg) for arg in args], prog_name="lrviz", catch_exceptions=True)
-    exception = ""
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        exception = "".join(traceback.format_exception(*result.exc_info))
-    assert result.exit_code == exit_code, (
-        f"lrviz {' '.join(map(str, args))}\n"
-        f"exit code {result.exit_code}, expected {exit_code}\n"
-        f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}\n--- exception ---\n{exception or 'none'}"
-    )
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
-    return result
+    return cli_invoke(args, exit_code, env={**WIDE, **(env or {})})
 
 
 def no_part_files(folder: Path) -> None:
