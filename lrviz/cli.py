@@ -268,6 +268,9 @@ def cli() -> None:
 def plot(output: str | None, fmt: str | None, no_file: bool, log: bool, compare: str | None, as_json: bool, **params: Any) -> None:
     """Show the LR of every update: key points, a terminal chart, and a figure or per-update file.
 
+    The defaults shown apply without --config; with one, keys it lacks take transformers' own defaults
+    (linear, 5e-5, no warmup), because those are what the run will use.
+
     \b
     Examples:
       lrviz plot --lr 2e-4 --min-lr 2e-6
