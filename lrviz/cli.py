@@ -45,8 +45,8 @@ class LrvizGroup(click.Group):
             _fail(error.format_message(), error.exit_code)
         except LrvizError as error:
             _fail(str(error), error.exit_code)
-        except click.Abort:
-            _fail("aborted", 1)
+        except (click.Abort, KeyboardInterrupt):
+            _fail("interrupted", 130)
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(0)

@@ -113,7 +113,7 @@ def floor_sentence(curve: Curve) -> str:
             f"{s.floor_updates:,} of {spec.total_steps:,} updates ({s.floor_share:.1%}) run at the floor."
         )
     above = s.last_lr - s.floor_lr
-    relative = f" ({above / s.floor_lr:+.2%})" if s.floor_lr else ""
+    relative = f" ({above / s.floor_lr * 100:+.3g}% vs the floor)" if s.floor_lr else ""
     return (
         f"Floor {format_lr(s.floor_lr)} is not reached within the run: the last update (update "
         f"{spec.total_steps - 1:,}) uses {format_lr(s.last_lr)}{relative}."
