@@ -22,6 +22,8 @@ lrviz plot --config gallery/configs/llamafactory_lora_sft.yaml --dataset-size 10
 lrviz plot --scheduler warmup_stable_decay --scheduler-kwargs '{"num_decay_steps": 200, "min_lr_ratio": 0.01}' -o gallery/warmup_stable_decay.png
 lrviz plot --lr 2e-4 --min-lr 2e-6 --compare cosine --log -o gallery/log_scale_floor.png
 lrviz plot --scheduler cosine_with_restarts --num-cycles 20 --steps 10**9 -o gallery/billion_updates_restarts.png
+lrviz plot --lr 2e-4 --min-lr 2e-6 --steps 1000 --warmup-ratio 0.03 --compare-frameworks hf,deepspeed,torch,timm,axolotl,megatron,nemo -o gallery/compare_frameworks.png
+lrviz plot --config gallery/configs/llamafactory_full_sft_ds3.yaml --dataset-size 2000 -o gallery/deepspeed_replaces_cosine.png
 
 { set +x; } 2>/dev/null
 exec 1>&3 3>&-

@@ -174,15 +174,17 @@ def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The schedule options every command shares (DESIGN.md)."""
     options = [
         click.option("--config", "configs", multiple=True, type=click.Path(), metavar="FILE",
-                     help="HF TrainingArguments (JSON/YAML) or LLaMA-Factory YAML; repeat to overlay several."),
-        click.option("--config-flavor", type=click.Choice(["auto", "hf", "llamafactory"]), default="auto",
-                     show_default=True, help="How to read --config (auto: LLaMA-Factory if it has its keys)."),
+                     help="HF TrainingArguments (JSON/YAML), LLaMA-Factory, Axolotl or NeMo YAML, DeepSpeed JSON, Megatron flags; repeat to overlay."),
+        click.option("--config-flavor", type=click.Choice(["auto", "hf", "llamafactory", "deepspeed", "axolotl", "megatron", "nemo"]), default="auto",
+                     show_default=True, help="How to read --config (auto: by the keys or flags it holds)."),
         click.option("--lr", type=FiniteFloat(0, min_open=True, example="--lr 2e-4"), help="Peak LR (the optimizer's lr).  [default: 2e-4]"),
         click.option("--min-lr", type=FiniteFloat(0, example="--min-lr 2e-6"), help="Floor, absolute."),
         click.option("--min-lr-rate", type=FiniteFloat(0, example="--min-lr-rate 0.01"),
                      help="Floor as a fraction of --lr.  [default: 0.1 where the scheduler needs a floor]"),
         click.option("--scheduler", metavar="NAME", help="transformers lr_scheduler_type.  [default: cosine_with_min_lr]"),
-        click.option("--framework", metavar="NAME", help="Whose semantics.  [default: hf]"),
+        click.option("--framework", metavar="NAME", help="Whose semantics: hf, deepspeed, torch, timm, axolotl, megatron, nemo.  [default: hf]"),
+        click.option("--framework-version", metavar="VERSION",
+                     help="Release whose behaviour to model (deepspeed: 0.18.0 and later).  [default: the current release]"),
         click.option("--steps", type=Count(1), help="Total optimizer updates (HF max_steps).  [default: 1000]"),
         click.option("--dataset-size", type=Count(1), help="Training examples: derive the updates as the Trainer does."),
         click.option("--batch-size", type=Count(1), help="Per-device batch size (per_device_train_batch_size).  [default: 8]"),
@@ -206,27 +208,28 @@ def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
 _OPTION_FIELDS = (
     "lr", "min_lr", "min_lr_rate", "scheduler", "framework", "steps", "dataset_size", "batch_size", "grad_accum",
     "gpus", "epochs", "drop_last", "warmup_ratio", "warmup_steps", "num_cycles", "scheduler_kwargs",
+    "framework_version",
 )
 
 
 def build_curves(params: dict[str, Any], compare: list[tuple[str, dict[str, Any]]] = ()) -> list[Any]:
     """The schedules to show: one per --config (or one from the flags), then one per --compare type."""
-    from .configs import read_config
+    from .effective import effective_spec, read_launch_config
     from .errors import SpecError
     from .keypoints import key_points
     from .render import Curve
-    from .resolve import Options, resolve
+    from .resolve import Options
 
     options = Options(**{name: params[name] for name in _OPTION_FIELDS})
-    configs = [read_config(path, params["config_flavor"]) for path in params["configs"]]
+    configs = [read_launch_config(path, params["config_flavor"]) for path in params["configs"]]
     curves = []
     for config in configs or [None]:
-        spec = resolve(options, config)
+        spec = effective_spec(options, config)
         label = os.path.basename(config.path) if config else spec.scheduler
         curves.append(Curve(label, spec, key_points(spec)))
     for name, kwargs in compare:
         try:
-            spec = resolve(options, configs[0] if configs else None, scheduler=name, extra_kwargs=kwargs, lenient=True)
+            spec = effective_spec(options, configs[0] if configs else None, scheduler=name, extra_kwargs=kwargs, lenient=True)
         except SpecError as error:
             message = str(error)
             if message.startswith("--scheduler"):
@@ -265,7 +268,11 @@ def cli() -> None:
 @click.option("--compare", metavar="NAMES",
               help="Overlay other scheduler types with the same settings, e.g. cosine,linear; per-type kwargs as "
                    "'warmup_stable_decay:{\"num_decay_steps\": 100}'.")
-def plot(output: str | None, fmt: str | None, no_file: bool, log: bool, compare: str | None, as_json: bool, **params: Any) -> None:
+@click.option("--compare-frameworks", metavar="NAMES",
+              help="The same nominal schedule (linear warmup, cosine to the floor) in several frameworks, e.g. "
+                   "hf,deepspeed,torch,timm,axolotl,megatron,nemo: overlay, largest differences, exact translations.")
+def plot(output: str | None, fmt: str | None, no_file: bool, log: bool, compare: str | None, as_json: bool,
+         compare_frameworks: str | None = None, **params: Any) -> None:
     """Show the LR of every update: key points, a terminal chart, and a figure or per-update file.
 
     The defaults shown apply without --config; with one, keys it lacks take transformers' own defaults
@@ -280,13 +287,154 @@ def plot(output: str | None, fmt: str | None, no_file: bool, log: bool, compare:
       lrviz plot --config a.yaml --config b.yaml --steps 2000     # overlay two configs
       lrviz plot --compare cosine,linear --log -o compare.png
       lrviz plot --compare 'warmup_stable_decay:{"num_decay_steps": 300}'
+      lrviz plot --framework deepspeed --scheduler WarmupLR --warmup-steps 100
+      lrviz plot --config ds_config.json --steps 2000               # DeepSpeed's own scheduler block
+      lrviz plot --lr 2e-4 --min-lr 2e-6 --compare-frameworks hf,deepspeed,torch,timm -o frameworks.png
       lrviz plot --steps 10**9 --no-file                           # any length, same speed
       lrviz plot --format csv -o -                                  # step,lr for every update
     """
     from .commands.plot import run_plot
 
+    if compare_frameworks is not None:
+        from .commands.compare import run_compare_frameworks
+
+        if compare:
+            raise click.UsageError("--compare and --compare-frameworks both overlay curves; use one of them")
+        sys.exit(run_compare_frameworks(params, compare_frameworks, output=output, fmt=fmt, no_file=no_file, log=log,
+                                        as_json=as_json))
     curves = build_curves(params, parse_compare(compare) if compare else [])
     sys.exit(run_plot(curves, output=output, fmt=fmt, no_file=no_file, log=log, as_json=as_json))
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@schedule_options
+@click.option("--device", type=click.Choice(["auto", "cuda", "cpu", "mps"]), default="auto", show_default=True,
+              help="Where to train; auto: cuda, else mps, else cpu. Exit 3 if the device is not there.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the model, the data and their order.")
+@click.option("--dtype", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True,
+              help="auto: bf16 autocast on a CUDA GPU that supports it, fp32 elsewhere; fp16 adds a loss scaler.")
+@click.option("-o", "--output", metavar="PATH",
+              help="Write a report figure (.png .svg .pdf): predicted vs realized LR, their difference, the loss.")
+@click.option("--stepping", type=click.Choice(["trainer", "per-micro-batch", "before-optimizer"]), default="trainer",
+              hidden=True, help="Testing only: step the scheduler wrongly on purpose to see a mismatch reported.")
+def verify(device: str, seed: int, dtype: str, output: str | None, stepping: str, as_json: bool, **params: Any) -> None:
+    """Train a tiny GPT briefly with your schedule's real scheduler object and check the LR of every update.
+
+    The framework's own scheduler (transformers.get_scheduler for --framework hf) drives a torch AdamW with
+    three param groups, stepped as the Trainer steps it; the LR each group uses at every optimizer.step() must
+    match lrviz's prediction to 1e-12, the loss must fall, nothing may be NaN. --steps is the length of this
+    run (default 100); a longer configured run (--config max_steps or --dataset-size; without them and without
+    --steps, lrviz's 1000 updates) is compressed to it with the same shape. --batch-size and --grad-accum
+    (default 8 and 2) shape its micro-batches. Exit 0 match and healthy, 1 a mismatch or unhealthy training,
+    2 bad input, 3 PyTorch or the device missing. Under torchrun it runs DDP and checks that every rank
+    applied the same schedule and that the global batch counts the world size.
+
+    \b
+    Examples:
+      lrviz verify --device cpu
+      lrviz verify --device cuda --config my_sft.yaml --dataset-size 50000 -o verify.png
+      lrviz verify --scheduler warmup_stable_decay --scheduler-kwargs '{"num_decay_steps": 200}'
+      lrviz verify --device cpu --grad-accum 4 --steps 200 --json > verify.json
+      torchrun --nproc_per_node 2 -m lrviz verify --device cpu
+    """
+    from .commands.verify import run_verify_command, verify_inputs
+
+    steps = params["steps"]
+    spec, batch_size, grad_accum = verify_inputs(params, build_curves)
+    sys.exit(run_verify_command(spec, steps=steps, device=device, dtype=dtype, seed=seed, batch_size=batch_size,
+                                grad_accum=grad_accum, stepping=stepping, output=output, as_json=as_json))
+
+
+_VERIFY_HELP = {  # in verify these options shape the verify run itself
+    "steps": "Updates of the verify run; a longer configured run (--config, --dataset-size) is compressed to it.  "
+             "[default: 100, compressing lrviz's 1000]",
+    "batch_size": "Sequences per micro-batch in the verify run (and per_device_train_batch_size for --dataset-size).  "
+                  "[default: the config's, else 8]",
+    "grad_accum": "Micro-batches per optimizer update in the verify run (and for --dataset-size).  "
+                  "[default: the config's, else 2]",
+}
+for _param in verify.params:
+    if _param.name in _VERIFY_HELP:
+        _param.help = _VERIFY_HELP[_param.name]
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@schedule_options
+@click.option("--profile", type=click.Choice(["auto", "full", "lora", "dpo", "dpo-lora", "pretrain"]), default="auto",
+              show_default=True, help="Training phase whose bands the phase rules use; auto reads stage / finetuning_type "
+                                      "(LLaMA-Factory) or adapter / rl (Axolotl) from --config.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too (for CI), not only on errors.")
+@click.option("-o", "--output", metavar="PATH", help="Write the before/after figure (.png .svg .pdf).")
+@click.option("--adam-beta2", type=FiniteFloat(0, 1, example="--adam-beta2 0.95"),
+              help="AdamW beta2, for the warmup rule.  [default: the config's adam_beta2, else 0.999]")
+@click.option("--group-lr", multiple=True, type=FiniteFloat(0, min_open=True, example="--group-lr 3.2e-3"), metavar="FLOAT",
+              help="Initial LR of another param group (LoRA+, embeddings); repeatable.")
+@click.option("--snippets", "snippet_targets", default="all", show_default=True, metavar="LIST",
+              help="Which snippets to print: all, none, or a comma list of llamafactory, trainingarguments, cli, axolotl, deepspeed.")
+def advise(profile: str, strict: bool, output: str | None, adam_beta2: float | None, group_lr: tuple[float, ...],
+           snippet_targets: str, as_json: bool, **params: Any) -> None:
+    """Check the schedule against evidence-backed rules, recommend a floor and warmup, print ready-to-paste configs.
+
+    Each finding has a rule id, a severity, the numbers, a fix and the strength of its evidence. Exit 0 when no
+    error was found, 1 on an error (and on a warning with --strict), 2 on bad input. Without a config the
+    defaults are lrviz's (cosine to 1/10 of 2e-4 over 1000 updates, 3% warmup), and a table of the usual
+    settings per training phase is printed.
+
+    \b
+    Examples:
+      lrviz advise
+      lrviz advise --lr 2e-4 --min-lr 2e-6 --profile lora
+      lrviz advise --config my_sft.yaml --dataset-size 10000
+      lrviz advise --config my_sft.yaml --dataset-size 10000 --strict --json > advice.json
+      lrviz advise --lr 5e-4 --min-lr 5e-5 --profile lora -o advice.png
+      lrviz advise --scheduler warmup_stable_decay --scheduler-kwargs '{"num_decay_steps": 20}' --profile pretrain
+    """
+    from .commands.advise import run_advise
+
+    sys.exit(run_advise(params, profile=profile, strict=strict, output=output, adam_beta2=adam_beta2, group_lr=group_lr,
+                        snippet_targets=snippet_targets, as_json=as_json))
+
+
+@cli.command("check-run", context_settings=CONTEXT_SETTINGS)
+@click.argument("log", metavar="LOG", type=click.Path())
+@schedule_options
+@click.option("--log-format", type=click.Choice(["auto", "hf", "llamafactory", "csv"]), default="auto", show_default=True,
+              help="hf: trainer_state.json; llamafactory: trainer_log.jsonl; csv: a step and an LR column.")
+@click.option("--step-column", metavar="NAME", help="CSV: the step column.  [default: guessed, e.g. train/global_step, Step]")
+@click.option("--lr-column", metavar="NAME", help="CSV: the LR column.  [default: guessed, e.g. train/learning_rate, lr]")
+@click.option("--log-convention", type=click.Choice(["auto", "hf", "hf-legacy", "update"]), default="auto", show_default=True,
+              help="How logged steps map to updates. hf: step s+1 = update s (transformers >= 4.52); hf-legacy: step s "
+                   "logs update s (older transformers); update: the step is the update index; auto: whichever fits.")
+@click.option("--rtol", type=FiniteFloat(0, min_open=True, example="--rtol 1e-9"), metavar="FLOAT",
+              help="Relative tolerance of a match.  [default: 1e-12, or the log's printed precision]")
+@click.option("-o", "--output", metavar="PATH", help="Write the overlay figure (.png .svg .pdf): logged points over the prediction.")
+def check_run(log: str, log_format: str, step_column: str | None, lr_column: str | None, log_convention: str,
+              rtol: float | None, output: str | None, as_json: bool, **params: Any) -> None:
+    """Check a finished run's logged LR against its schedule, or infer the schedule from the log.
+
+    LOG is a trainer_state.json, a LLaMA-Factory trainer_log.jsonl or a CSV export. With --config or any
+    schedule option, every logged LR is compared with that schedule and each deviation is named (a skipped
+    scheduler step, a resume, a lost floor, per-micro-batch stepping, a DeepSpeed scheduler); a missing run
+    length is taken from the log. Without them, the scheduler type, peak, floor, warmup and run length are
+    inferred and printed as ready-to-paste settings. Exit 0 the run followed its schedule, 1 it did not,
+    2 bad input.
+
+    \b
+    Examples:
+      lrviz check-run output/trainer_state.json
+      lrviz check-run output/trainer_state.json --config my_sft.yaml -o overlay.png
+      lrviz check-run saves/trainer_log.jsonl --scheduler cosine_with_min_lr --lr 1e-4 --min-lr-rate 0.1
+      lrviz check-run wandb_export.csv --lr-column "run-1 - train/learning_rate" --json
+    """
+    from .commands.check_run import run_check
+
+    sys.exit(run_check(log, params, log_format=log_format, step_column=step_column, lr_column=lr_column,
+                       log_convention=log_convention, rtol=rtol, output=output, as_json=as_json))
+
+
+for _param in check_run.params:
+    if _param.name == "steps":
+        _param.help = "Total optimizer updates (HF max_steps).  [default: the config's, else the log's]"
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .schedules import critical_steps, floor_lr, lr_at
+from .schedules import critical_steps, floor_lr, lr_at, schedule_def
 from .spec import ScheduleSpec
 
 # Two LRs closer than this fraction of the peak count as equal (the frameworks' own rounding).
@@ -65,7 +65,8 @@ def key_points(spec: ScheduleSpec) -> Summary:
     T, W = spec.total_steps, spec.warmup_steps
     wanted: list[tuple[str, int]] = [("first update", 0), ("second update", 1)]
     if 0 < W <= T:
-        wanted.append(("last warmup update", W - 1))
+        last_warmup = schedule_def(spec).last_warmup
+        wanted.append(("last warmup update", W - 1 if last_warmup is None else last_warmup(spec)))
     candidates, _ = critical_steps(spec, 0, T)  # a cut list still holds the early peak and first floor touch
     candidate_lr = lr_at(spec, candidates)
     peak_index = int(np.argmax(candidate_lr >= candidate_lr.max() * (1 - _SAME)))

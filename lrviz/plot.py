@@ -117,5 +117,13 @@ def figure_for(curves: Sequence[Curve], *, log: bool = False, title: str | None 
         + f", {spec.total_steps:,} updates, warmup {spec.warmup_steps:,}"
     )
     ax.set_title(headline, loc="left", fontsize=11, fontweight="bold")
+    # A config source that replaces another (a DeepSpeed "scheduler" block over the Trainer's): say so on the figure.
+    replaced = next((note for c in curves for note in c.spec.notes if " runs instead " in note), None)
+    if replaced is not None:
+        import re
+
+        short = re.sub(r"^your | \([^)]*\)", "", replaced.split(" runs instead ")[0]) + " runs instead"
+        figure.suptitle("⚠ " + short, x=0.01, ha="left", fontsize=9,
+                        color="#cf222e", fontweight="bold")
     figure.text(0.995, 0.005, f"lrviz · {spec.framework} semantics", ha="right", va="bottom", fontsize=7, color="#6e7781")
     return figure

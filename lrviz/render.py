@@ -58,7 +58,8 @@ def settings_table(curve: Curve) -> Table:
     row("scheduler", f"{spec.framework}:{spec.scheduler}", "scheduler")
     row("peak LR", format_lr(spec.peak_lr), "peak_lr")
     floor = floor_lr(spec)
-    floor_key = next((f"kwargs.{k}" for k in ("min_lr", "min_lr_rate", "min_lr_ratio", "lr_end") if f"kwargs.{k}" in source), "")
+    floor_keys = ("min_lr", "min_lr_rate", "min_lr_ratio", "lr_end", spec.signature.floor_kwarg)
+    floor_key = next((f"kwargs.{k}" for k in floor_keys if k and f"kwargs.{k}" in source), "")
     if floor is not None:
         row("floor LR", format_lr(floor), floor_key)
     row("optimizer updates", format_steps(spec.total_steps), "total_steps")

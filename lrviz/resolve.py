@@ -15,9 +15,11 @@ from .configs import ConfigFile
 from .errors import SpecError
 from .schedules import floor_lr
 from .signatures import (
+    FLOOR_ABSOLUTE,
     FLOOR_LR_END,
     FLOOR_MIN_LR_OR_RATE,
     FLOOR_MIN_LR_RATIO,
+    FLOOR_RATIO,
     SIGNATURES,
 )
 from .spec import ScheduleSpec, Source
@@ -66,6 +68,7 @@ class Options:
     warmup_steps: float | None = None
     num_cycles: float | None = None
     scheduler_kwargs: dict[str, Any] | None = None
+    framework_version: str | None = None
 
 
 class _Resolver:
@@ -135,12 +138,22 @@ def _resolve(r: _Resolver, scheduler: str | None, extra_kwargs: dict[str, Any], 
         r.provenance["scheduler"] = Source("flag", "--compare")
     else:
         default_scheduler = HF_DEFAULTS["lr_scheduler_type"] if has_config else LRVIZ_DEFAULTS["scheduler"]
+        if framework != "hf":
+            from .frameworks import DEFAULT_SCHEDULERS
+
+            default_scheduler = DEFAULT_SCHEDULERS.get(framework, default_scheduler)
         scheduler = r.pick("scheduler", "--scheduler", options.scheduler, "lr_scheduler_type", default_scheduler)
     peak_lr = r.pick("peak_lr", "--lr", options.lr, "learning_rate", HF_DEFAULTS["learning_rate"] if has_config else LRVIZ_DEFAULTS["lr"])
 
     total_steps = _total_steps(r)
     warmup_steps = _warmup_steps(r, total_steps)
     signature = SIGNATURES.get(framework, {}).get(scheduler)
+    if signature is not None and not signature.warmup and warmup_steps:
+        if options.warmup_ratio is not None or options.warmup_steps is not None:
+            flag = "--warmup-ratio" if options.warmup_ratio is not None else "--warmup-steps"
+            raise SpecError(f"{flag}: {framework} {scheduler} has no warmup; drop the flag, or use a scheduler with one")
+        warmup_steps = 0
+        r.provenance["warmup_steps"] = Source("default", f"{scheduler} has no warmup")
     kwargs = _scheduler_kwargs(r, signature, peak_lr, total_steps, warmup_steps, lenient)
     for key, value in extra_kwargs.items():
         kwargs[key] = value
@@ -167,8 +180,11 @@ def _resolve(r: _Resolver, scheduler: str | None, extra_kwargs: dict[str, Any], 
         framework=framework,
         provenance=r.provenance,
         notes=tuple(r.notes),
+        framework_version=options.framework_version,
     )
-    return replace(spec, notes=tuple(r.notes) + _floor_notes(spec))
+    from .frameworks.catalog import spec_notes
+
+    return replace(spec, notes=tuple(r.notes) + _floor_notes(spec) + spec_notes(spec))
 
 
 def _total_steps(r: _Resolver) -> int:
@@ -319,6 +335,17 @@ def _scheduler_kwargs(r, signature, peak_lr, total_steps, warmup_steps, lenient)
             else:
                 kwargs["lr_end"] = value * peak_lr
                 r.provenance["kwargs.lr_end"] = Source("derived", "", f"lr_end = {value:g} × {peak_lr:g}")
+        elif floor in (FLOOR_ABSOLUTE, FLOOR_RATIO):
+            key = signature.floor_kwarg
+            if absolute == (floor == FLOOR_ABSOLUTE):
+                kwargs[key] = value
+                r.provenance[f"kwargs.{key}"] = Source("flag", flag)
+            elif absolute:
+                kwargs[key] = value / peak_lr
+                r.provenance[f"kwargs.{key}"] = Source("derived", "", f"{key} = {value:g} / {peak_lr:g}")
+            else:
+                kwargs[key] = value * peak_lr
+                r.provenance[f"kwargs.{key}"] = Source("derived", "", f"{key} = {value:g} × {peak_lr:g}")
         elif not lenient:
             raise SpecError(
                 f"{flag} {value:g}: {signature.name} has no floor setting (it ends at "

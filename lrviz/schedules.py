@@ -17,11 +17,20 @@ from typing import Callable
 
 import numpy as np
 
-from .signatures import FLOOR_LR_END, FLOOR_MIN_LR_OR_RATE, FLOOR_MIN_LR_RATIO, FLOOR_NONE, FLOOR_ZERO
+from .signatures import (
+    FLOOR_ABSOLUTE,
+    FLOOR_LR_END,
+    FLOOR_MIN_LR_OR_RATE,
+    FLOOR_MIN_LR_RATIO,
+    FLOOR_NONE,
+    FLOOR_RATIO,
+    FLOOR_ZERO,
+)
 from .spec import ScheduleSpec
 
 FactorFn = Callable[[np.ndarray, ScheduleSpec], np.ndarray]
 CriticalFn = Callable[[ScheduleSpec, int, int], np.ndarray]
+LrFn = Callable[[np.ndarray, ScheduleSpec, float], np.ndarray]
 
 # Cap on the turning points a schedule lists for one range (a cosine with 10^9 cycles has 2·10^9).
 MAX_EXTREMA = 2_000_000
@@ -33,6 +42,11 @@ class ScheduleDef:
 
     factor: FactorFn
     critical: CriticalFn  # real-valued update indices of breakpoints and extrema within [lo, hi)
+    # For schedules that are not base_lr * factor (absolute LRs, as in DeepSpeed's WarmupLR or timm's lr_min):
+    # the LR of a group with initial LR base_lr at update indices k. None: base_lr * factor(k).
+    lr: LrFn | None = None
+    # The last update of the warmup, where it is not W - 1 (DeepSpeed: update max(2, W), one step behind).
+    last_warmup: Callable[[ScheduleSpec], int] | None = None
 
 
 def min_lr_rate(spec: ScheduleSpec) -> float:
@@ -46,6 +60,10 @@ def min_lr_rate(spec: ScheduleSpec) -> float:
         return spec.kwarg("min_lr_ratio")
     if floor == FLOOR_LR_END:
         return spec.kwarg("lr_end") / spec.peak_lr
+    if floor == FLOOR_RATIO:
+        return spec.kwarg(spec.signature.floor_kwarg) or 0.0  # unset (Axolotl's None): no floor above 0
+    if floor == FLOOR_ABSOLUTE:
+        return spec.kwarg(spec.signature.floor_kwarg) / spec.peak_lr
     return 0.0
 
 
@@ -60,6 +78,8 @@ def floor_lr(spec: ScheduleSpec, base_lr: float | None = None) -> float | None:
     if floor == FLOOR_LR_END:
         # LambdaLR multiplies base_lr by lr_end / lr_init
         return base * (spec.kwarg("lr_end") / spec.peak_lr)
+    if floor == FLOOR_ABSOLUTE:
+        return float(spec.kwarg(spec.signature.floor_kwarg))  # the same absolute LR in every group
     return base * min_lr_rate(spec)
 
 
@@ -263,6 +283,9 @@ def factors(spec: ScheduleSpec, steps: np.ndarray) -> np.ndarray:
 def lr_at(spec: ScheduleSpec, steps: np.ndarray, *, base_lr: float | None = None) -> np.ndarray:
     """The LR a param group with initial LR ``base_lr`` (default: the peak) uses at each update index."""
     base = spec.peak_lr if base_lr is None else float(base_lr)
+    absolute = schedule_def(spec).lr
+    if absolute is not None:
+        return np.asarray(absolute(np.asarray(steps, dtype=np.float64), spec, base), dtype=np.float64)
     return base * factors(spec, steps)
 
 
@@ -279,3 +302,9 @@ def critical_steps(spec: ScheduleSpec, lo: int, hi: int) -> tuple[np.ndarray, bo
     near = np.concatenate([np.floor(points) - 1, np.floor(points), np.ceil(points), np.ceil(points) + 1])
     near = near[(near >= lo) & (near < hi)]
     return np.unique(np.concatenate([near, [lo, hi - 1]]).astype(np.int64)), complete
+
+
+# The other frameworks (DeepSpeed, PyTorch, timm, ...): lrviz/frameworks/.
+from .frameworks import schedule_defs as _framework_schedule_defs  # noqa: E402
+
+SCHEDULES.update(_framework_schedule_defs())

@@ -16,6 +16,8 @@ FLOOR_MIN_LR_RATIO = "min_lr_ratio"  # ratio of the peak, default 0 (warmup_stab
 FLOOR_LR_END = "lr_end"  # absolute end LR, default 1e-7 (polynomial)
 FLOOR_ZERO = "zero"  # decays to 0, no way to set a floor
 FLOOR_NONE = "none"  # does not decay to a floor (constant, inverse_sqrt)
+FLOOR_ABSOLUTE = "absolute"  # an absolute LR in the kwarg named by Signature.floor_kwarg, same for every group
+FLOOR_RATIO = "ratio"  # a fraction of each group's LR in the kwarg named by Signature.floor_kwarg
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class Signature:
     floor: str
     summary: str
     kwargs_forwarded: bool = True  # False: get_scheduler drops lr_scheduler_kwargs for this type
+    floor_kwarg: str = ""  # the kwarg holding the floor, for FLOOR_ABSOLUTE and FLOOR_RATIO
+    warmup: bool = True  # False: the scheduler has no warmup (torch CosineAnnealingLR alone)
 
     def kwarg(self, name: str) -> Kwarg | None:
         return next((k for k in self.kwargs if k.name == name), None)
@@ -144,3 +148,8 @@ TRAINER_SUPPLIED_KWARGS = ("num_warmup_steps", "num_training_steps", "optimizer"
 
 
 SIGNATURES: dict[str, dict[str, Signature]] = {"hf": HF_SIGNATURES}
+
+# The other frameworks (DeepSpeed, PyTorch, timm, ...): lrviz/frameworks/catalog.py.
+from .frameworks.catalog import signatures as _framework_signatures  # noqa: E402
+
+SIGNATURES.update(_framework_signatures())

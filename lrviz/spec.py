@@ -75,6 +75,7 @@ class ScheduleSpec:
     framework: str = "hf"
     provenance: Mapping[str, Source] = field(default_factory=dict, compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
+    framework_version: str | None = None  # None: the current release (see lrviz/frameworks/versions.py)
 
     def __post_init__(self) -> None:
         signature = _signature(self.framework, self.scheduler)
@@ -82,7 +83,14 @@ class ScheduleSpec:
         _check_count("total_steps", self.total_steps, minimum=1, flag="--steps")
         _check_count("warmup_steps", self.warmup_steps, minimum=0, flag="--warmup-steps")
         kwargs = _validated_kwargs(signature, dict(self.scheduler_kwargs))
+        from .frameworks.versions import canonical_version
+
+        object.__setattr__(self, "framework_version", canonical_version(self.framework, self.framework_version))
         _check_consistency(signature, self, kwargs)
+        if self.framework != "hf":
+            from .frameworks.catalog import check_spec
+
+            check_spec(self, kwargs)
         object.__setattr__(self, "peak_lr", float(self.peak_lr))
         object.__setattr__(self, "total_steps", int(self.total_steps))
         object.__setattr__(self, "warmup_steps", int(self.warmup_steps))
@@ -112,6 +120,7 @@ class ScheduleSpec:
             "scheduler_kwargs": dict(self.scheduler_kwargs),
             "provenance": {key: str(source) for key, source in self.provenance.items()},
             "notes": list(self.notes),
+            **({"framework_version": self.framework_version} if self.framework_version is not None else {}),
         }
 
 
@@ -174,6 +183,13 @@ def _validated_kwargs(signature: Signature, kwargs: dict[str, Any]) -> dict[str,
 
 
 def _unknown_kwarg_message(signature: Signature, key: str) -> str:
+    if signature.framework != "hf":
+        close = difflib.get_close_matches(key, list(signature.kwarg_names), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return (
+            f"--scheduler-kwargs: {key!r} is not a setting of {signature.framework} {signature.name}; {hint}"
+            f"it accepts: {', '.join(signature.kwarg_names) or 'none'} (run length and warmup: --steps, --warmup-steps)"
+        )
     where = f"lr_scheduler_kwargs: {key!r} is not accepted by {signature.name}"
     if key in TRAINER_SUPPLIED_KWARGS:
         return f"{where}: the Trainer passes it itself (TypeError: got multiple values); remove it from the kwargs"

@@ -96,7 +96,7 @@ CASES = [
          "--scheduler", "'cosine_with_minlr'", "did you mean 'cosine_with_min_lr'"),
     case("scheduler-plateau", f"--scheduler reduce_lr_on_plateau {PNG}",
          "--scheduler", "reduce_lr_on_plateau", "use one of", "cosine_with_min_lr"),
-    case("framework-megatron", f"--framework megatron {PNG}", "--framework", "megatron", "use one of: hf"),
+    case("framework-unknown", f"--framework fairseq {PNG}", "--framework", "fairseq", "use one of: hf"),
     case("warmup-ratio-above-1", f"--warmup-ratio 1.5 {PNG}", "--warmup-ratio", "1.5", "<= 1"),
     case("warmup-ratio-and-steps", f"--warmup-ratio 0.1 --warmup-steps 10 {PNG}",
          "--warmup-ratio 0.1", "--warmup-steps 10", "give one"),

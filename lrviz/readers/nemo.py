@@ -1,0 +1,150 @@
+"""NeMo YAML (NeMo 1 style): ``model.optim`` with ``lr`` and a ``sched`` block naming ``CosineAnnealing``.
+
+Source: nemo-toolkit 3.0.0 ``nemo/core/config/schedulers.py`` (``CosineAnnealingParams``: ``warmup_steps`` |
+``warmup_ratio``, ``constant_steps`` | ``constant_ratio``, ``min_lr``, ``max_steps``) and ``nemo/core/optim/
+lr_scheduler.py``. ``max_steps`` may come from ``trainer.max_steps`` (directly or as the interpolation
+``${trainer.max_steps}``). How NeMo's ``prepare_lr_scheduler`` plumbs every key was only partly read; lrviz takes the
+dataclass fields above, rejects near-misses of them, and lists other keys as ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError, SpecError
+
+SCHED_KEYS = ("name", "warmup_steps", "warmup_ratio", "constant_steps", "constant_ratio", "min_lr", "max_steps", "last_epoch")
+
+
+@dataclass(frozen=True)
+class NemoFile:
+    path: str
+    prefix: str  # "model.optim." or "optim."
+    lr: Any
+    sched: dict[str, Any]
+    trainer_max_steps: Any = None
+    ignored: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+    def where(self, key: str) -> str:
+        return f"{self.name}:{self.prefix}{key}"
+
+
+def _optim(data: Any) -> tuple[str, Any] | None:
+    if isinstance(data, dict):
+        model = data.get("model")
+        if isinstance(model, dict) and isinstance(model.get("optim"), dict):
+            return "model.optim.", model["optim"]
+        if isinstance(data.get("optim"), dict) and "sched" in data["optim"]:
+            return "optim.", data["optim"]
+    return None
+
+
+def looks_like_nemo(data: Any) -> bool:
+    found = _optim(data)
+    return found is not None and isinstance(found[1].get("sched"), dict)
+
+
+def read_nemo(path: str, data: Any) -> NemoFile:
+    label = f"--config {path}"
+    found = _optim(data)
+    if found is None or not isinstance(found[1].get("sched"), dict):
+        raise ConfigError(f"{label}: no model.optim.sched block; a NeMo config names its scheduler there")
+    prefix, optim = found
+    sched = found[1]["sched"]
+    name = sched.get("name")
+    if name is None:
+        raise ConfigError(f"{label}: {prefix}sched.name is missing; NeMo needs it (e.g. name: CosineAnnealing)")
+    if name != "CosineAnnealing":
+        raise ConfigError(f"{label}: {prefix}sched.name = {name!r} is not modelled by lrviz yet; it reads CosineAnnealing")
+    ignored = []
+    for key in sched:
+        if key not in SCHED_KEYS:
+            close = difflib.get_close_matches(str(key), SCHED_KEYS, n=1, cutoff=0.8)
+            if close:
+                raise ConfigError(f"{label}: {prefix}sched.{key} is not a CosineAnnealing setting; did you mean {close[0]}?")
+            ignored.append(f"{prefix}sched.{key}")
+    trainer = data.get("trainer") if isinstance(data.get("trainer"), dict) else {}
+    return NemoFile(path, prefix, optim.get("lr"), dict(sched), trainer.get("max_steps"), tuple(ignored))
+
+
+def nemo_spec(options: Any, nemo: NemoFile) -> Any:
+    from ..spec import ScheduleSpec, Source
+
+    label = f"--config {nemo.path}"
+    sched = nemo.sched
+    provenance: dict[str, Source] = {"framework": Source("file", nemo.where("sched.name")),
+                                     "scheduler": Source("file", nemo.where("sched.name"))}
+
+    def number(key: str, value: Any, where: str) -> float:
+        if isinstance(value, str):  # OmegaConf's YAML loader reads 2e-4 (no dot) as a float, unlike PyYAML
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{label}: {where} = {value!r} must be a number")
+        return value
+
+    if options.lr is not None:
+        peak = options.lr
+        provenance["peak_lr"] = Source("flag", "--lr")
+    elif nemo.lr is not None:
+        peak = number("lr", nemo.lr, f"{nemo.prefix}lr")
+        provenance["peak_lr"] = Source("file", nemo.where("lr"))
+    else:
+        raise ConfigError(f"{label}: {nemo.prefix}lr is missing; add the peak learning rate")
+    max_steps = sched.get("max_steps")
+    if options.steps is not None:
+        total = options.steps
+        provenance["total_steps"] = Source("flag", "--steps")
+    else:
+        if max_steps is None or (isinstance(max_steps, str) and "trainer.max_steps" in max_steps):
+            max_steps, where = nemo.trainer_max_steps, f"{nemo.name}:trainer.max_steps"
+        else:
+            where = nemo.where("sched.max_steps")
+        if max_steps is None or max_steps == -1:
+            raise ConfigError(f"{label}: no max_steps (sched.max_steps or trainer.max_steps); NeMo needs it for "
+                              "CosineAnnealing: add it or pass --steps N")
+        total = int(number("max_steps", max_steps, where.split(":", 1)[1]))
+        provenance["total_steps"] = Source("file", where)
+    kwargs: dict[str, Any] = {}
+    warmup = 0
+    for key in ("min_lr", "warmup_ratio", "constant_steps", "constant_ratio"):
+        if sched.get(key) is not None:
+            kwargs[key] = number(key, sched[key], f"{nemo.prefix}sched.{key}")
+            provenance[f"kwargs.{key}"] = Source("file", nemo.where(f"sched.{key}"))
+    if sched.get("warmup_steps") is not None:
+        warmup = int(number("warmup_steps", sched["warmup_steps"], f"{nemo.prefix}sched.warmup_steps"))
+        provenance["warmup_steps"] = Source("file", nemo.where("sched.warmup_steps"))
+    if options.warmup_ratio is not None:
+        kwargs["warmup_ratio"], warmup = options.warmup_ratio, 0
+        provenance["kwargs.warmup_ratio"] = Source("flag", "--warmup-ratio")
+    elif options.warmup_steps is not None:
+        kwargs.pop("warmup_ratio", None)
+        warmup = int(options.warmup_steps)
+        provenance["warmup_steps"] = Source("flag", "--warmup-steps")
+    if options.min_lr is not None or options.min_lr_rate is not None:
+        kwargs["min_lr"] = options.min_lr if options.min_lr is not None else options.min_lr_rate * peak
+        provenance["kwargs.min_lr"] = Source("flag", "--min-lr" if options.min_lr is not None else "--min-lr-rate")
+    for key, value in (options.scheduler_kwargs or {}).items():
+        kwargs[key] = value
+        provenance[f"kwargs.{key}"] = Source("flag", "--scheduler-kwargs")
+    provenance.setdefault("warmup_steps", Source("default", "NeMo"))
+    notes = (f"{nemo.name}: keys not read: {', '.join(nemo.ignored)}",) if nemo.ignored else ()
+    try:
+        spec = ScheduleSpec(scheduler="CosineAnnealing", peak_lr=peak, total_steps=total, warmup_steps=warmup,
+                            scheduler_kwargs=kwargs, framework="nemo", provenance=provenance, notes=notes)
+    except SpecError as error:
+        raise SpecError(f"{label}: {error}") from None
+    from dataclasses import replace
+
+    from ..frameworks.catalog import spec_notes
+
+    return replace(spec, notes=notes + spec_notes(spec))
