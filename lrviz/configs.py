@@ -15,8 +15,8 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import yaml
 
@@ -63,13 +63,21 @@ class ConfigFile:
     values: dict[str, ConfigValue]
     scheduler_kwargs: dict[str, ConfigValue]
     notes: tuple[str, ...] = ()
+    # The whole parsed file (stage, finetuning_type, adam_beta2, ... for ``lrviz advise``).
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # Keys whose number PyYAML reads as text (``2e-6``), with that text; filled in every flavor.
+    text_numbers: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def where(self, key: str) -> str:
         return f"{os.path.basename(self.path)}:{key}"
 
 
-def read_config(path: str, flavor: str = "auto") -> ConfigFile:
-    """Read the schedule settings of an HF TrainingArguments or LLaMA-Factory config file."""
+def read_config(path: str, flavor: str = "auto", *, lenient_numbers: bool = False) -> ConfigFile:
+    """Read the schedule settings of an HF TrainingArguments or LLaMA-Factory config file.
+
+    ``lenient_numbers``: read a number PyYAML takes as text (``2e-6``) as a float in the ``hf`` flavor too,
+    instead of failing; it is listed in ``text_numbers`` either way (``lrviz advise`` reports it).
+    """
     text = _read_text(path)
     suffix = os.path.splitext(path)[1].lower()
     if suffix == ".json":
@@ -83,7 +91,7 @@ def read_config(path: str, flavor: str = "auto") -> ConfigFile:
         flavor = "llamafactory" if any(key in data for key in _LLAMAFACTORY_KEYS) else "hf"
     if flavor not in FLAVORS:
         raise ConfigError(f"--config-flavor {flavor!r} is not one of: auto, {', '.join(FLAVORS)}")
-    return _extract(path, flavor, data, plain_floats)
+    return _extract(path, flavor, data, plain_floats, lenient_numbers)
 
 
 def _read_text(path: str) -> str:
@@ -137,17 +145,21 @@ def _find_plain_floats(node: Any, prefix: str, found: dict[str, str]) -> None:
                 _find_plain_floats(value_node, key + ".", found)
 
 
-def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[str, str]) -> ConfigFile:
+def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[str, str], lenient_numbers: bool = False) -> ConfigFile:
     notes: list[str] = []
     name = os.path.basename(path)
+    text_numbers: dict[str, str] = {}
 
     def number_pitfall(key: str, text: str) -> float:
         fixed = _dotted(text)
+        text_numbers[key] = text
         if flavor == "llamafactory":
             notes.append(
                 f"{name}:{key} is written {text}: LLaMA-Factory (OmegaConf) reads it as {float(text)!r}, but PyYAML "
                 f"and HfArgumentParser read it as the string '{text}'; write {fixed} to be safe"
             )
+            return float(text)
+        if lenient_numbers:
             return float(text)
         raise ConfigError(
             f"--config {path}: {key} is the string '{text}' (PyYAML reads {text} without a dot as text and "
@@ -182,7 +194,7 @@ def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[st
             f"{name}:deepspeed points to a DeepSpeed config; if it has a \"scheduler\" block, DeepSpeed's scheduler "
             "replaces this one. lrviz does not read DeepSpeed configs yet: check that file by hand"
         )
-    return ConfigFile(path, flavor, values, kwargs, tuple(notes))
+    return ConfigFile(path, flavor, values, kwargs, tuple(notes), raw=data, text_numbers=text_numbers)
 
 
 def _dotted(text: str) -> str:

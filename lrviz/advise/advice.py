@@ -1,0 +1,119 @@
+"""Putting it together: input → traps → spec → facts → findings → recommendation → snippets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from ..configs import ConfigFile
+from ..resolve import Options, resolve
+from ..spec import ScheduleSpec
+from .deepspeed import referenced_deepspeed
+from .facts import Facts, gather
+from .inputs import prepare
+from .profiles import PROFILES, Profile, pick_profile
+from .recommend import Recommendation, recommend
+from .rules import RULES_BY_ID, Finding, evaluate, exit_code
+from .snippets import RunLength, Snippet, run_length, snippets
+
+# Resolver notes that a finding already says (matched on their wording in resolve.py / configs.py).
+_NOTES_COVERED = {
+    "is the pre-5.24 spelling": "T05",
+    "and warmup_steps are both set": "W05",
+    "points to a DeepSpeed config": "T06",
+    "LLaMA-Factory (OmegaConf) reads it as": "T04",
+    "is above the peak": "F01",
+    "is not shorter than the run": "W01",
+}
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What ``lrviz advise`` found and recommends for one schedule."""
+
+    facts: Facts
+    findings: list[Finding]
+    recommendation: Recommendation
+    snippets: list[Snippet]
+    notes: tuple[str, ...] = ()  # resolver notes no finding covers
+
+    def exit_code(self, strict: bool = False) -> int:
+        return exit_code(self.findings, strict)
+
+    def counts(self) -> dict[str, int]:
+        return {severity: sum(f.severity == severity for f in self.findings) for severity in ("error", "warning", "info")}
+
+    def to_dict(self) -> dict[str, Any]:
+        rec = self.recommendation
+        return {
+            "profile": {"name": self.facts.profile.name, "label": self.facts.profile.label, "why": self.facts.profile_reason},
+            "schedule": self.facts.spec.to_dict() | {"key_points": self.facts.summary.to_dict()},
+            "findings": [f.to_dict() for f in self.findings],
+            "counts": self.counts(),
+            "notes": list(self.notes),
+            "recommendation": {
+                "schedule": rec.spec.to_dict() | {"key_points": rec.facts.summary.to_dict()},
+                "changes": [c.to_dict() for c in rec.changes],
+                "conflicts": list(rec.conflicts),
+                "floor_range": list(rec.floor_range) if rec.floor_range else None,
+                "open_findings": [f.to_dict() for f in rec.open_findings],
+                "snippets": {s.target: s.to_dict() for s in self.snippets},
+            },
+            "rules": [RULES_BY_ID[rule_id].to_dict() for rule_id in sorted({f.rule for f in self.findings})],
+        }
+
+
+def _transformers_version() -> str | None:
+    try:
+        return version("transformers")  # metadata only: transformers is not imported
+    except PackageNotFoundError:
+        return None
+
+
+def advise(spec: ScheduleSpec, profile: str | Profile = "generic", *, beta2: float | None = None,
+           group_lrs: tuple[float, ...] = ()) -> Advice:
+    """Advice for a schedule built in Python (no config file): findings, recommendation, snippets.
+
+    >>> from lrviz import ScheduleSpec
+    >>> advice = advise(ScheduleSpec("cosine_with_min_lr", 2e-4, 1000, 30, {"min_lr": 1e-8}), "lora")
+    >>> [f.rule for f in advice.findings if f.severity == "warning"]
+    ['F08', 'F09']
+    """
+    chosen = profile if isinstance(profile, Profile) else PROFILES[profile]
+    facts = gather(spec, chosen, profile_reason="given", beta2=beta2, group_lrs=group_lrs,
+                   transformers_version=_transformers_version())
+    return _finish(facts, RunLength(max_steps=spec.total_steps), ())
+
+
+def advise_options(options: Options, config: ConfigFile | None, *, profile: str = "auto", beta2: float | None = None,
+                   group_lrs: tuple[float, ...] = ()) -> Advice:
+    """Advice for command-line options and an optional config file (what ``lrviz advise`` runs).
+
+    ``config`` may also be a DeepSpeed JSON read by ``lrviz.effective`` (its scheduler, DeepSpeed semantics).
+    """
+    if config is not None and not isinstance(config, ConfigFile):
+        from ..effective import effective_spec
+
+        spec = effective_spec(options, config)
+        chosen, why = pick_profile(profile, None, None, None)
+        if profile == "auto":
+            why = f"auto: {config.path} is a DeepSpeed config, which names no training phase"
+        facts = gather(spec, chosen, profile_reason=why, options=options, beta2=beta2, group_lrs=group_lrs,
+                       transformers_version=_transformers_version())
+        return _finish(facts, RunLength(max_steps=spec.total_steps), spec.notes)
+    prepared = prepare(options, config)
+    spec = resolve(prepared.options, prepared.config)
+    chosen, why = pick_profile(profile, config.raw if config else None, config.flavor if config else None,
+                               config.where("").rstrip(":") if config else None)
+    facts = gather(spec, chosen, profile_reason=why, options=prepared.options, config=prepared.config, traps=prepared.traps,
+                   deepspeed=referenced_deepspeed(config), beta2=beta2, group_lrs=group_lrs,
+                   transformers_version=_transformers_version())
+    notes = tuple(note for note in spec.notes if not any(marker in note for marker in _NOTES_COVERED))
+    return _finish(facts, run_length(spec, prepared.options, prepared.config), notes)
+
+
+def _finish(facts: Facts, run: RunLength, notes: tuple[str, ...]) -> Advice:
+    findings = evaluate(facts)
+    rec = recommend(facts, findings)
+    return Advice(facts, findings, rec, snippets(rec.spec, run), notes)

@@ -1,0 +1,78 @@
+"""DeepSpeed, as far as advise needs it: find a referenced ds_config's ``scheduler`` block, and DeepSpeed's own
+``WarmupCosineLR`` curve (to say honestly how it differs from the HF schedule it stands in for).
+
+Semantics from ``shared/research/schedulers.md`` §4 (DeepSpeed 0.19.8 ``deepspeed/runtime/lr_schedules.py``):
+the constructor sets LR 0 and the engine steps the scheduler after each ``optimizer.step()``, so update ``s``
+uses ``last_batch_iteration = s - 1``; linear warmup ``i / W``; ``W = max(2, warmup_num_steps)``; cosine
+``progress = (i - W + 1) / max(1, T - W)`` clamped at 1 (0.19.5 and later).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..configs import ConfigFile
+
+
+@dataclass(frozen=True)
+class DeepSpeedConfig:
+    """What the training config says about DeepSpeed, and what the referenced file holds."""
+
+    where: str  # "run.yaml:deepspeed"
+    reference: str  # the path as written, or "(inline mapping)"
+    path: str | None  # the file that was read; None for an inline mapping or when not found
+    scheduler: dict[str, Any] | None  # the "scheduler" block, if any
+    problem: str | None = None  # why the file could not be checked
+
+
+def _candidates(reference: str, config_path: str) -> list[str]:
+    if os.path.isabs(reference):
+        return [reference]
+    # HF / LLaMA-Factory open it relative to the launch directory; also try next to the config file.
+    return [reference, os.path.join(os.path.dirname(os.path.abspath(config_path)), reference)]
+
+
+def referenced_deepspeed(config: ConfigFile | None) -> DeepSpeedConfig | None:
+    """The DeepSpeed config a training config points to (``deepspeed:``), read if possible; None if it has none."""
+    if config is None or "deepspeed" not in config.values:
+        return None
+    value = config.values["deepspeed"].value
+    where = config.where("deepspeed")
+    if isinstance(value, dict):
+        block = value.get("scheduler")
+        return DeepSpeedConfig(where, "(inline mapping)", None, block if isinstance(block, dict) else None)
+    if not isinstance(value, str) or not value.strip():
+        return DeepSpeedConfig(where, repr(value), None, None, f"{where} = {value!r} is not a file name")
+    reference = value.strip()
+    for candidate in _candidates(reference, config.path):
+        if os.path.isfile(candidate):
+            try:
+                with open(candidate, encoding="utf-8-sig") as handle:
+                    data = json.load(handle)
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+                return DeepSpeedConfig(where, reference, candidate, None, f"cannot read {candidate} as JSON ({error})")
+            if not isinstance(data, dict):
+                return DeepSpeedConfig(where, reference, candidate, None, f"{candidate} is not a JSON object")
+            block = data.get("scheduler")
+            return DeepSpeedConfig(where, reference, candidate, block if isinstance(block, dict) else None)
+    return DeepSpeedConfig(where, reference, None, None, f"{reference} was not found (looked in the current folder and next to {os.path.basename(config.path)})")
+
+
+def warmup_cosine_lr(steps: np.ndarray, peak: float, total: int, warmup: int, cos_min_ratio: float,
+                     warmup_min_ratio: float = 0.0) -> np.ndarray:
+    """LR of DeepSpeed 0.19.8 ``WarmupCosineLR(warmup_type="linear")`` at update indices ``steps``."""
+    s = np.asarray(steps, dtype=np.float64)
+    i = s - 1.0  # the scheduler is one step behind the optimizer
+    W = max(2, int(warmup))
+    ratio_warm = warmup_min_ratio + (i / W) * (1 - warmup_min_ratio)
+    progress = np.minimum(1.0, (i - W + 1) / max(1, total - W))
+    ratio_cos = np.maximum(0.0, cos_min_ratio + (1 - cos_min_ratio) * (1 + np.cos(math.pi * progress)) / 2)
+    ratio = np.where(i < 0, 0.0, np.where(i < W, ratio_warm, ratio_cos))
+    # at i < 0 the constructor writes an absolute 0, not a ratio
+    return np.where(i < 0, 0.0, peak * ratio)
