@@ -1,0 +1,81 @@
+"""Without PyTorch: ``lrviz verify`` exits 3 with one line that says how to install it, and every other command works.
+
+Each case runs in a fresh interpreter whose import system refuses ``torch`` (a finder at the front of
+``sys.meta_path``), which is what an environment without the ``verify`` extra looks like to lrviz.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lrviz.cli import cli
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WITHOUT_TORCH = textwrap.dedent(
+    """
+    import sys
+
+    class NoTorch:
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch" or name.startswith("torch."):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, NoTorch())
+    sys.argv = ["lrviz", *sys.argv[1:]]
+    from lrviz.cli import main
+    main()
+    """
+)
+
+
+def lrviz_without_torch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MPLBACKEND": "Agg", "COLUMNS": "120"}
+    return subprocess.run([sys.executable, "-c", WITHOUT_TORCH, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_the_finder_really_hides_torch(tmp_path):
+    completed = subprocess.run([sys.executable, "-c", WITHOUT_TORCH.replace("from lrviz.cli import main\nmain()",
+                                                                            "import torch")],
+                               cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 1 and "ModuleNotFoundError: No module named 'torch'" in completed.stderr
+
+
+def test_verify_exits_3_with_the_install_command(tmp_path):
+    completed = lrviz_without_torch("verify", "--device", "cpu", cwd=tmp_path)
+    assert completed.returncode == 3, completed.stderr
+    assert completed.stdout == ""
+    assert completed.stderr == (
+        'Error: lrviz verify needs PyTorch, which is not installed; install it with: pip install "lrviz[verify]"\n'
+    )
+
+
+def test_verify_still_checks_the_input_first(tmp_path):
+    completed = lrviz_without_torch("verify", "--lr", "-1", cwd=tmp_path)
+    assert completed.returncode == 2 and "--lr" in completed.stderr
+
+
+def test_plot_works_without_torch(tmp_path):
+    completed = lrviz_without_torch("plot", "--no-file", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert "cosine_with_min_lr: key updates" in completed.stdout
+    completed = lrviz_without_torch("plot", "-o", str(tmp_path / "x.png"), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "x.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_has_help_without_torch(name, tmp_path):
+    completed = lrviz_without_torch(name, "--help", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert f"lrviz {name}" in completed.stdout
