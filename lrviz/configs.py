@@ -21,6 +21,7 @@ from typing import Any, Mapping
 import yaml
 
 from .errors import ConfigError
+from .textfile import read_text_file
 
 # TrainingArguments fields that shape the schedule, with the kind of value each takes.
 SCHEDULE_KEYS: dict[str, str] = {
@@ -95,21 +96,7 @@ def read_config(path: str, flavor: str = "auto", *, lenient_numbers: bool = Fals
 
 
 def _read_text(path: str) -> str:
-    if os.path.isdir(path):
-        raise ConfigError(f"--config {path} is a directory; give the YAML or JSON file you launch with")
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise ConfigError(f"--config {path}: no such file; check the path") from None
-    except OSError as error:
-        raise ConfigError(f"--config {path}: cannot read it ({error.strerror})") from None
-    if b"\x00" in raw:
-        raise ConfigError(f"--config {path} is a binary file, not YAML or JSON")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConfigError(f"--config {path} is not UTF-8 text; save it as UTF-8 YAML or JSON") from None
+    return read_text_file(path, label=f"--config {path}", expected="the YAML or JSON file you launch with", error=ConfigError)
 
 
 def _load_json(path: str, text: str) -> Any:

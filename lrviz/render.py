@@ -9,25 +9,13 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
+from .formatting import format_lr
 from .keypoints import Summary
 from .schedules import floor_lr, lr_at, wsd_phases
 from .spec import ScheduleSpec
 from .trajectory import envelope
 
 CURVE_STYLES = ("bold cyan", "magenta", "yellow", "green", "red", "blue")
-
-
-def format_lr(value: float | None, digits: int = 6) -> str:
-    """An LR as people write it: ``2e-4``, ``1.93333e-4``, ``0``."""
-    if value is None:
-        return "-"
-    if value == 0:
-        return "0"
-    if not math.isfinite(value):
-        return str(value)
-    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{int(exponent)}"
 
 
 def format_steps(count: int) -> str:

@@ -10,7 +10,6 @@ uses ``last_batch_iteration = s - 1``; linear warmup ``i / W``; ``W = max(2, war
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..configs import ConfigFile
+from ..schedules import lr_at
+from ..spec import ScheduleSpec
 
 
 @dataclass(frozen=True)
@@ -66,13 +67,10 @@ def referenced_deepspeed(config: ConfigFile | None) -> DeepSpeedConfig | None:
 
 def warmup_cosine_lr(steps: np.ndarray, peak: float, total: int, warmup: int, cos_min_ratio: float,
                      warmup_min_ratio: float = 0.0) -> np.ndarray:
-    """LR of DeepSpeed 0.19.8 ``WarmupCosineLR(warmup_type="linear")`` at update indices ``steps``."""
-    s = np.asarray(steps, dtype=np.float64)
-    i = s - 1.0  # the scheduler is one step behind the optimizer
-    W = max(2, int(warmup))
-    ratio_warm = warmup_min_ratio + (i / W) * (1 - warmup_min_ratio)
-    progress = np.minimum(1.0, (i - W + 1) / max(1, total - W))
-    ratio_cos = np.maximum(0.0, cos_min_ratio + (1 - cos_min_ratio) * (1 + np.cos(math.pi * progress)) / 2)
-    ratio = np.where(i < 0, 0.0, np.where(i < W, ratio_warm, ratio_cos))
-    # at i < 0 the constructor writes an absolute 0, not a ratio
-    return np.where(i < 0, 0.0, peak * ratio)
+    """LR of DeepSpeed's ``WarmupCosineLR(warmup_type="linear")`` (current release) at update indices ``steps``."""
+    spec = ScheduleSpec(
+        framework="deepspeed", scheduler="WarmupCosineLR", peak_lr=peak, total_steps=total,
+        warmup_steps=max(1, int(warmup)),  # DeepSpeed raises on 0; it runs max(2, W) either way
+        scheduler_kwargs={"cos_min_ratio": cos_min_ratio, "warmup_min_ratio": warmup_min_ratio, "warmup_type": "linear"},
+    )
+    return lr_at(spec, steps)

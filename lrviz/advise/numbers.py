@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from ..formatting import format_lr
+
 # Two values this close (relative) count as equal when a rule compares them with a bound: a floor of exactly
 # 1/100 of the peak satisfies "at least 1/100" even when float division lands one ulp below.
 REL_TOL = 1e-9
@@ -24,15 +26,7 @@ def at_most(value: float, bound: float) -> bool:
 
 def lr(value: float | None, digits: int = 4) -> str:
     """An LR as people write it: ``2e-4``, ``1.933e-4``, ``0`` (``digits`` significant digits)."""
-    if value is None:
-        return "none"
-    if value == 0:
-        return "0"
-    if not math.isfinite(value):
-        return str(value)
-    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
-    mantissa = mantissa.rstrip("0").rstrip(".")
-    return f"{mantissa}e{int(exponent)}"
+    return "none" if value is None else format_lr(value, digits)
 
 
 def count(value: float) -> str:

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..textfile import read_text_file
 from . import LogError
 
 KNOWN_LOG_NAMES = ("trainer_state.json", "trainer_log.jsonl")
@@ -22,20 +23,8 @@ def read_text(path: str) -> str:
         hint = (f"give the file inside it: {os.path.join(path, found[0])}" if found else
                 "give the trainer_state.json (in output_dir or a checkpoint-N folder), trainer_log.jsonl or CSV file")
         raise LogError(f"{path} is a directory; {hint}")
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise LogError(f"{path}: no such file; give the run's trainer_state.json, trainer_log.jsonl or a CSV export") from None
-    except OSError as error:
-        raise LogError(f"{path}: cannot read it ({error.strerror}); check the path and its permissions") from None
-    if b"\x00" in raw:
-        raise LogError(f"{path} is a binary file, not a text log; give the run's trainer_state.json, trainer_log.jsonl "
-                       "or a CSV export (TensorBoard event files: export the LR scalar as CSV first)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise LogError(f"{path} is not UTF-8 text (byte {error.start}); save the log as UTF-8 JSON, JSONL or CSV") from None
+    text = read_text_file(path, label=path, expected="the run's trainer_state.json, trainer_log.jsonl or a CSV export "
+                          "(TensorBoard event files: export the LR scalar as CSV first)", error=LogError)
     if not text.strip():
         raise LogError(f"{path} is empty: the run has logged nothing yet; check-run needs at least one logged learning rate")
     return text

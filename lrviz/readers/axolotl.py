@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 
 from ..errors import ConfigError, SpecError
 

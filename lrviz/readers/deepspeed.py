@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
+from ..textfile import read_text_file
 
 # Keys of a DeepSpeed config that mark a JSON file as one (and that no TrainingArguments file has).
 DEEPSPEED_KEYS = (
@@ -78,19 +79,7 @@ def looks_like_deepspeed(data: Any) -> bool:
 
 
 def load_json(path: str, *, option: str = "--config") -> Any:
-    if os.path.isdir(path):
-        raise ConfigError(f"{option} {path} is a directory; give the DeepSpeed JSON file")
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise ConfigError(f"{option} {path}: no such file; check the path") from None
-    except OSError as error:
-        raise ConfigError(f"{option} {path}: cannot read it ({error.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{option} {path} is not UTF-8 text; DeepSpeed configs are UTF-8 JSON") from None
+    text = read_text_file(path, label=f"{option} {path}", expected="the DeepSpeed JSON file", error=ConfigError)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
