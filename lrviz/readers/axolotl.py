@@ -182,8 +182,9 @@ def axolotl_spec(options: Any, config: AxolotlFile | None) -> Any:
     notes: list[str] = list(config.notes) if config else []
     if config is not None and config.ignored:
         shown = ", ".join(config.ignored[:8]) + (", ..." if len(config.ignored) > 8 else "")
-        notes.append(f"{config.name}: read {', '.join(values)}; {len(config.ignored)} keys that do not shape the LR "
-                     f"were not read ({shown})")
+        count = len(config.ignored)
+        keys = "1 key that does" if count == 1 else f"{count} keys that do"
+        notes.append(f"{config.name}: read {', '.join(values)}; {keys} not shape the LR were not read ({shown})")
 
     def pick(field_name: str, flag: str, flag_value: Any, key: str, default: Any, owner: str = "Axolotl") -> Any:
         if flag_value is not None:
