@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .schedules import critical_steps, floor_lr, lr_at, schedule_def
+from .schedules import critical_steps, floor_lr, lr_at, schedule_def, warmup_updates
 from .spec import ScheduleSpec
 
 # Two LRs closer than this fraction of the peak count as equal (the frameworks' own rounding).
@@ -62,7 +62,7 @@ class Summary:
 
 def key_points(spec: ScheduleSpec) -> Summary:
     """Key points of the run described by ``spec``."""
-    T, W = spec.total_steps, spec.warmup_steps
+    T, W = spec.total_steps, warmup_updates(spec)
     wanted: list[tuple[str, int]] = [("first update", 0), ("second update", 1)]
     if 0 < W <= T:
         last_warmup = schedule_def(spec).last_warmup

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .render import Curve, format_lr
-from .schedules import wsd_phases
+from .schedules import wsd_phases, warmup_updates
 from .trajectory import envelope
 
 COLORS = ("#1f6feb", "#d1242f", "#8250df", "#1a7f37", "#bc4c00", "#6e7781")
@@ -73,9 +73,10 @@ def _label(ax: Axes, text: str, x: float, y: float, *, dy: float = 8, color: str
 def _annotate(ax: Axes, curve: Curve, *, log: bool) -> None:
     spec, summary = curve.spec, curve.summary
     color = COLORS[0]
-    if spec.warmup_steps > 0:
-        ax.axvspan(0, min(spec.warmup_steps, spec.total_steps) - 0.5, color="#fff8c5", alpha=0.8, zorder=0,
-                   label=f"warmup ({spec.warmup_steps:,} updates)")
+    warmup = warmup_updates(spec)
+    if warmup > 0:
+        ax.axvspan(0, min(warmup, spec.total_steps) - 0.5, color="#fff8c5", alpha=0.8, zorder=0,
+                   label=f"warmup ({warmup:,} updates)")
     if spec.scheduler == "warmup_stable_decay":
         warmup, stable, decay = wsd_phases(spec)
         for start, name in ((warmup + stable, "decay"), (warmup, "stable")):
@@ -114,7 +115,7 @@ def figure_for(curves: Sequence[Curve], *, log: bool = False, title: str | None 
     headline = title or (
         f"{spec.scheduler}: peak {format_lr(spec.peak_lr, 4)}"
         + (f" → floor {format_lr(floor, 4)}" if floor is not None else "")
-        + f", {spec.total_steps:,} updates, warmup {spec.warmup_steps:,}"
+        + f", {spec.total_steps:,} updates, warmup {warmup_updates(spec):,}"
     )
     ax.set_title(headline, loc="left", fontsize=11, fontweight="bold")
     # A config source that replaces another (a DeepSpeed "scheduler" block over the Trainer's): say so on the figure.

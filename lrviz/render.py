@@ -11,7 +11,7 @@ from rich.text import Text
 
 from .formatting import format_lr
 from .keypoints import Summary
-from .schedules import floor_lr, lr_at, wsd_phases
+from .schedules import floor_lr, lr_at, wsd_phases, warmup_updates
 from .spec import ScheduleSpec
 from .trajectory import envelope
 
@@ -51,7 +51,12 @@ def settings_table(curve: Curve) -> Table:
     if floor is not None:
         row("floor LR", format_lr(floor), floor_key)
     row("optimizer updates", format_steps(spec.total_steps), "total_steps")
-    row("warmup updates", format_steps(spec.warmup_steps), "warmup_steps")
+    warmup = warmup_updates(spec)
+    if warmup != spec.warmup_steps:
+        ratio_key = next((k for k in ("lr_warmup_fraction", "warmup_ratio") if spec.kwarg(k) is not None), "its ratio")
+        table.add_row("warmup updates", format_steps(warmup), f"derived by {spec.framework} from {ratio_key}")
+    else:
+        row("warmup updates", format_steps(warmup), "warmup_steps")
     for key, value in spec.scheduler_kwargs.items():
         if f"kwargs.{key}" != floor_key:
             shown = format_lr(value) if isinstance(value, float) and key in ("min_lr", "lr_end") else str(value)

@@ -289,6 +289,15 @@ def lr_at(spec: ScheduleSpec, steps: np.ndarray, *, base_lr: float | None = None
     return base * factors(spec, steps)
 
 
+def warmup_updates(spec: ScheduleSpec) -> int:
+    """Warmup length in updates as the framework counts it, also where the spec gives it as a ratio
+    of another span (Megatron ``lr_warmup_fraction``, NeMo ``warmup_ratio``) and ``warmup_steps`` is 0."""
+    last_warmup = schedule_def(spec).last_warmup
+    if spec.warmup_steps or last_warmup is None:
+        return spec.warmup_steps
+    return int(last_warmup(spec))
+
+
 def critical_steps(spec: ScheduleSpec, lo: int, hi: int) -> tuple[np.ndarray, bool]:
     """Sorted whole update indices in [lo, hi) next to every breakpoint or extremum of the schedule.
 
