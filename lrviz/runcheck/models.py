@@ -6,7 +6,6 @@ Every model maps update indices ``s`` (float64 array of whole numbers) to the LR
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -130,35 +129,21 @@ class DeepSpeedModel(Model):
             return self.min_lr
         return self.peak_lr * self.cos_min_ratio
 
-    def _warmup_gamma(self, i: np.ndarray, W: int) -> np.ndarray:
-        if self.warmup_type == "log":
-            inverse_log = 1.0 / math.log(W)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return inverse_log * np.log(i + 1)
-        return i / W
+    def spec(self) -> ScheduleSpec:
+        """The same schedule in lrviz's DeepSpeed registry (``lrviz/frameworks/deepspeed.py``)."""
+        if self.scheduler == "WarmupCosineLR":
+            kwargs = {"cos_min_ratio": self.cos_min_ratio, "warmup_min_ratio": self.warmup_min_ratio}
+        else:
+            kwargs = {"warmup_min_lr": self.min_lr, "warmup_max_lr": self.peak_lr}
+        warmup = max(2, int(self.warmup_steps))  # what DeepSpeed runs; it rejects 0 in the current release
+        return ScheduleSpec(
+            framework="deepspeed", scheduler=self.scheduler, peak_lr=self.peak_lr,
+            total_steps=int(self.total_steps or warmup), warmup_steps=warmup,
+            scheduler_kwargs={**kwargs, "warmup_type": self.warmup_type},
+        )
 
     def lr(self, updates: np.ndarray) -> np.ndarray:
-        i = np.asarray(updates, dtype=np.float64) - 1.0
-        W = max(2, int(self.warmup_steps))
-        safe = np.maximum(i, 0.0)
-        warm = self._warmup_gamma(safe, W)
-        if self.scheduler == "WarmupCosineLR":
-            warm_ratio = self.warmup_min_ratio + warm * (1.0 - self.warmup_min_ratio)
-            T = int(self.total_steps or W)
-            progress = np.minimum(1.0, (safe - W + 1) / max(1, T - W))
-            cosine = (1 + np.cos(math.pi * progress)) / 2
-            ratio = np.maximum(0.0, self.cos_min_ratio + (1.0 - self.cos_min_ratio) * cosine)
-            out = self.peak_lr * np.where(safe < W, warm_ratio, ratio)
-            return np.where(i < 0, 0.0, out)
-        if self.scheduler == "WarmupDecayLR":
-            T = int(self.total_steps or W)
-            after = np.maximum(0.0, (T - safe) / float(max(1.0, T - W)))
-        else:
-            after = np.ones_like(safe)
-        gamma = np.where(safe < W, warm, after)
-        delta = self.peak_lr - self.min_lr
-        out = self.min_lr + delta * gamma
-        return np.where(i < 0, self.min_lr, out)
+        return lr_at(self.spec(), np.asarray(updates, dtype=np.float64))
 
     def settings(self) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -184,14 +169,10 @@ class DeepSpeedModel(Model):
         return text + f", then {decay} to {format_lr(self.floor)} at update {self.total_steps:,}"
 
 
-@dataclass(frozen=True)
-class SteppedModel(Model):
-    """``base`` advanced ``factor`` scheduler steps per optimizer update, starting ``phase`` steps in: update ``s``
-    uses scheduler index ``factor * s + phase`` (a scheduler stepped once per micro-batch)."""
+class _Distorted(Model):
+    """A run's distortion of a ``base`` schedule: same framework, scheduler, peak and length, other update indices."""
 
     base: Model
-    factor: int
-    phase: int
 
     @property
     def framework(self) -> str:  # type: ignore[override]
@@ -208,6 +189,16 @@ class SteppedModel(Model):
     @property
     def total_steps(self) -> int | None:  # type: ignore[override]
         return self.base.total_steps
+
+
+@dataclass(frozen=True)
+class SteppedModel(_Distorted):
+    """``base`` advanced ``factor`` scheduler steps per optimizer update, starting ``phase`` steps in: update ``s``
+    uses scheduler index ``factor * s + phase`` (a scheduler stepped once per micro-batch)."""
+
+    base: Model
+    factor: int
+    phase: int
 
     def lr(self, updates: np.ndarray) -> np.ndarray:
         return self.base.lr(self.factor * np.asarray(updates, dtype=np.float64) + self.phase)
@@ -220,7 +211,7 @@ class SteppedModel(Model):
 
 
 @dataclass(frozen=True)
-class EpochSteppedModel(Model):
+class EpochSteppedModel(_Distorted):
     """A scheduler stepped once per micro-batch when an epoch of ``micro_batches`` does not divide into updates of
     ``factor``: the epoch's last update has fewer micro-batches. Update ``s`` uses scheduler index (micro-batches
     consumed through update ``s``) - 1, as the Trainer's loop does with a per-micro-batch ``scheduler.step()``."""
@@ -228,22 +219,6 @@ class EpochSteppedModel(Model):
     base: Model
     factor: int
     micro_batches: int  # per epoch
-
-    @property
-    def framework(self) -> str:  # type: ignore[override]
-        return self.base.framework
-
-    @property
-    def scheduler(self) -> str:  # type: ignore[override]
-        return self.base.scheduler
-
-    @property
-    def peak_lr(self) -> float:  # type: ignore[override]
-        return self.base.peak_lr
-
-    @property
-    def total_steps(self) -> int | None:  # type: ignore[override]
-        return self.base.total_steps
 
     @property
     def updates_per_epoch(self) -> int:
