@@ -141,15 +141,21 @@ def run_trainer(
     return state, config
 
 
-def resume_without_scheduler(tmp: Path, *, checkpoint_step: int, **overrides: Any) -> tuple[Path, Path]:
-    """Stop at a checkpoint, lose its scheduler.pt, resume: the scheduler starts again at update 0."""
+def _train_until(tmp: Path, stop_step: int, *, save_steps: int, **overrides: Any) -> tuple[dict[str, Any], Path]:
+    """The first leg of a resumed run: train, saving checkpoints every ``save_steps``, and stop at ``stop_step``."""
     tmp.mkdir(parents=True, exist_ok=True)
-    args_dict = training_args(tmp / "run", save_strategy="steps", save_steps=checkpoint_step, **overrides)
+    args_dict = training_args(tmp / "run", save_strategy="steps", save_steps=save_steps, **overrides)
     config = tmp / "training_args.json"
     config.write_text(json.dumps({k: v for k, v in args_dict.items() if k not in ("output_dir", "save_strategy", "save_steps")}, indent=1))
     first = transformers.Trainer(model=TinyRegressor(), args=transformers.TrainingArguments(**args_dict),
-                                 train_dataset=PairDataset(DATASET_SIZE), callbacks=[StopAt(checkpoint_step)])
+                                 train_dataset=PairDataset(DATASET_SIZE), callbacks=[StopAt(stop_step)])
     first.train()
+    return args_dict, config
+
+
+def resume_without_scheduler(tmp: Path, *, checkpoint_step: int, **overrides: Any) -> tuple[Path, Path]:
+    """Stop at a checkpoint, lose its scheduler.pt, resume: the scheduler starts again at update 0."""
+    args_dict, config = _train_until(tmp, checkpoint_step, save_steps=checkpoint_step, **overrides)
     checkpoint = tmp / "run" / f"checkpoint-{checkpoint_step}"
     os.remove(checkpoint / "scheduler.pt")
     second = transformers.Trainer(model=TinyRegressor(), args=transformers.TrainingArguments(**args_dict),
@@ -163,13 +169,7 @@ def resume_without_scheduler(tmp: Path, *, checkpoint_step: int, **overrides: An
 def resume_with_older_scheduler(tmp: Path, *, checkpoint_step: int, scheduler_from: int, **overrides: Any) -> tuple[Path, Path]:
     """Stop at a checkpoint whose scheduler.pt was replaced by an older checkpoint's, resume: from there on the
     schedule runs ``checkpoint_step - scheduler_from`` updates behind."""
-    tmp.mkdir(parents=True, exist_ok=True)
-    args_dict = training_args(tmp / "run", save_strategy="steps", save_steps=scheduler_from, **overrides)
-    config = tmp / "training_args.json"
-    config.write_text(json.dumps({k: v for k, v in args_dict.items() if k not in ("output_dir", "save_strategy", "save_steps")}, indent=1))
-    first = transformers.Trainer(model=TinyRegressor(), args=transformers.TrainingArguments(**args_dict),
-                                 train_dataset=PairDataset(DATASET_SIZE), callbacks=[StopAt(checkpoint_step)])
-    first.train()
+    args_dict, config = _train_until(tmp, checkpoint_step, save_steps=scheduler_from, **overrides)
     run_dir = tmp / "run"
     shutil.copyfile(run_dir / f"checkpoint-{scheduler_from}" / "scheduler.pt", run_dir / f"checkpoint-{checkpoint_step}" / "scheduler.pt")
     second = transformers.Trainer(model=TinyRegressor(), args=transformers.TrainingArguments(**args_dict),

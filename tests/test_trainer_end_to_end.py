@@ -16,31 +16,9 @@ transformers = pytest.importorskip("transformers")
 
 from click.testing import CliRunner  # noqa: E402
 
+from check_run_trainer import PairDataset, TinyRegressor  # noqa: E402
+
 from lrviz.cli import cli  # noqa: E402
-
-
-class TinyRegressor(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = torch.nn.Linear(4, 1)
-
-    def forward(self, inputs, labels=None):
-        prediction = self.linear(inputs).squeeze(-1)
-        loss = torch.nn.functional.mse_loss(prediction, labels)
-        return {"loss": loss, "logits": prediction}
-
-
-class PairDataset(torch.utils.data.Dataset):
-    def __init__(self, size: int) -> None:
-        generator = torch.Generator().manual_seed(0)
-        self.inputs = torch.randn(size, 4, generator=generator)
-        self.labels = self.inputs.sum(dim=1)
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index: int):
-        return {"inputs": self.inputs[index], "labels": self.labels[index]}
 
 
 CASES = {
