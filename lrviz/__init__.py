@@ -12,13 +12,7 @@ Names are imported lazily so that ``lrviz --help`` starts without numpy.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-
-try:
-    __version__ = version("lrviz")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 _EXPORTS = {
     "ScheduleSpec": "lrviz.spec",
@@ -40,7 +34,19 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # slow to import: only when asked
+
+    try:
+        return version("lrviz")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()["__version__"] = _package_version()
+        return globals()["__version__"]
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'lrviz' has no attribute {name!r}")
