@@ -12,6 +12,10 @@ class LrvizError(Exception):
 class SpecError(LrvizError, ValueError):
     """Schedule parameters are missing, out of range or inconsistent."""
 
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field  # the ScheduleSpec field the message is about, when it is about one
+
 
 class ConfigError(LrvizError, ValueError):
     """A configuration file cannot be read or does not mean what it seems to."""

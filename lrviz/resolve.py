@@ -120,14 +120,10 @@ def resolve(
             raise
         if "lr_scheduler_kwargs" in message or "needs a floor" in message:
             raise SpecError(f"--config {config.path}: {message}") from None
-        source = resolver.provenance.get(_FIELD_OF_FLAG.get(message.split()[0], ""))
+        source = resolver.provenance.get(error.field or "")
         if source is not None and source.kind == "file":
             raise SpecError(f"--config {config.path} ({source.where.split(':', 1)[1]}): {message}") from None
         raise
-
-
-# The flag a ScheduleSpec error message starts with, and the field it is about.
-_FIELD_OF_FLAG = {"--lr": "peak_lr", "--scheduler": "scheduler", "--steps": "total_steps", "--warmup-steps": "warmup_steps"}
 
 
 def _resolve(r: _Resolver, scheduler: str | None, extra_kwargs: dict[str, Any], lenient: bool) -> ScheduleSpec:

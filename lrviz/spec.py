@@ -131,12 +131,14 @@ def _signature(framework: str, scheduler: str) -> Signature:
     if scheduler in HF_WITHOUT_CLOSED_FORM and framework == "hf":
         raise SpecError(
             f"--scheduler {scheduler!r} depends on the training loss, so it has no curve to draw; "
-            f"use one of: {', '.join(known)}"
+            f"use one of: {', '.join(known)}",
+            field="scheduler",
         )
     if scheduler not in known:
         guess = difflib.get_close_matches(str(scheduler), list(known), n=1)
         hint = f"did you mean {guess[0]!r}? " if guess else ""
-        raise SpecError(f"--scheduler {scheduler!r} is not a {framework} scheduler; {hint}use one of: {', '.join(known)}")
+        raise SpecError(f"--scheduler {scheduler!r} is not a {framework} scheduler; {hint}use one of: {', '.join(known)}",
+                        field="scheduler")
     return known[scheduler]
 
 
@@ -152,14 +154,14 @@ def _describe(value: Any) -> str:
 
 def _check_positive_float(name: str, value: Any, *, flag: str) -> None:
     if not _is_real(value) or not math.isfinite(value) or value <= 0:
-        raise SpecError(f"{flag} {_describe(value)} ({name}) must be a finite number > 0, e.g. {flag} 2e-4")
+        raise SpecError(f"{flag} {_describe(value)} ({name}) must be a finite number > 0, e.g. {flag} 2e-4", field=name)
 
 
 def _check_count(name: str, value: Any, *, minimum: int, flag: str) -> None:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise SpecError(f"{flag} {_describe(value)} ({name}) must be a whole number of optimizer updates")
+        raise SpecError(f"{flag} {_describe(value)} ({name}) must be a whole number of optimizer updates", field=name)
     if not minimum <= value <= MAX_STEPS:
-        raise SpecError(f"{flag} {value} ({name}) must be between {minimum} and 2**53 ({MAX_STEPS})")
+        raise SpecError(f"{flag} {value} ({name}) must be between {minimum} and 2**53 ({MAX_STEPS})", field=name)
 
 
 def _validated_kwargs(signature: Signature, kwargs: dict[str, Any]) -> dict[str, Any]:
