@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..configs import ConfigFile
+from ..readers.deepspeed import candidate_paths
 from ..schedules import lr_at
 from ..spec import ScheduleSpec
 
@@ -32,13 +33,6 @@ class DeepSpeedConfig:
     problem: str | None = None  # why the file could not be checked
 
 
-def _candidates(reference: str, config_path: str) -> list[str]:
-    if os.path.isabs(reference):
-        return [reference]
-    # HF / LLaMA-Factory open it relative to the launch directory; also try next to the config file.
-    return [reference, os.path.join(os.path.dirname(os.path.abspath(config_path)), reference)]
-
-
 def referenced_deepspeed(config: ConfigFile | None) -> DeepSpeedConfig | None:
     """The DeepSpeed config a training config points to (``deepspeed:``), read if possible; None if it has none."""
     if config is None or "deepspeed" not in config.values:
@@ -51,7 +45,7 @@ def referenced_deepspeed(config: ConfigFile | None) -> DeepSpeedConfig | None:
     if not isinstance(value, str) or not value.strip():
         return DeepSpeedConfig(where, repr(value), None, None, f"{where} = {value!r} is not a file name")
     reference = value.strip()
-    for candidate in _candidates(reference, config.path):
+    for candidate in candidate_paths(config.path, reference):
         if os.path.isfile(candidate):
             try:
                 with open(candidate, encoding="utf-8-sig") as handle:

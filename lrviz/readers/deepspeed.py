@@ -200,6 +200,14 @@ class Reference:
     note: str | None = None  # how it was found
 
 
+def candidate_paths(config_path: str, reference: str) -> list[str]:
+    """Where a ``deepspeed:`` path may be: relative to the launch folder (where the Trainer opens it), then
+    next to the config file."""
+    if os.path.isabs(reference):
+        return [reference]
+    return [reference, os.path.join(os.path.dirname(os.path.abspath(config_path)), reference)]
+
+
 def follow_reference(config_path: str, value: Any) -> Reference:
     """Read the DeepSpeed config the ``deepspeed:`` key names (a path, an inline mapping, or a JSON string)."""
     name = os.path.basename(config_path)
@@ -215,11 +223,7 @@ def follow_reference(config_path: str, value: Any) -> Reference:
         except json.JSONDecodeError as error:
             raise ConfigError(f"--config {config_path}: deepspeed is a JSON string that does not parse ({error.msg})") from None
         return Reference(where, read_deepspeed(config_path, data=data, prefix="deepspeed.", referenced_from=where))
-    candidates = [reference]
-    beside = os.path.join(os.path.dirname(os.path.abspath(config_path)), reference)
-    if not os.path.isabs(reference):
-        candidates.append(beside)
-    for index, candidate in enumerate(candidates):
+    for index, candidate in enumerate(candidate_paths(config_path, reference)):
         if os.path.isfile(candidate):
             note = None
             if index == 1:
