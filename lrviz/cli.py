@@ -369,16 +369,20 @@ for _param in verify.params:
               help="AdamW beta2, for the warmup rule.  [default: the config's adam_beta2, else 0.999]")
 @click.option("--group-lr", multiple=True, type=FiniteFloat(0, min_open=True, example="--group-lr 3.2e-3"), metavar="FLOAT",
               help="Initial LR of another param group (LoRA+, embeddings); repeatable.")
-@click.option("--snippets", "snippet_targets", default="all", show_default=True, metavar="LIST",
-              help="Which snippets to print: all, none, or a comma list of llamafactory, trainingarguments, cli, axolotl, deepspeed.")
+@click.option("--snippets", "snippet_targets", default="auto", show_default=True, metavar="LIST",
+              help="Which snippets to print: all, none, or a comma list of llamafactory, trainingarguments, cli, axolotl, "
+                   "deepspeed; auto: all when the recommendation changes the schedule (and in --json).")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also print the recommendation table when nothing changes, every snippet, and the usual settings per "
+                   "training phase.")
 def advise(profile: str, strict: bool, output: str | None, adam_beta2: float | None, group_lr: tuple[float, ...],
-           snippet_targets: str, as_json: bool, **params: Any) -> None:
+           snippet_targets: str, verbose: bool, as_json: bool, **params: Any) -> None:
     """Check the schedule against evidence-backed rules, recommend a floor and warmup, print ready-to-paste configs.
 
     Each finding has a rule id, a severity, the numbers, a fix and the strength of its evidence. Exit 0 when no
     error was found, 1 on an error (and on a warning with --strict), 2 on bad input. Without a config the
-    defaults are lrviz's (cosine to 1/10 of 2e-4 over 1000 updates, 3% warmup), and a table of the usual
-    settings per training phase is printed.
+    defaults are lrviz's (cosine to 1/10 of 2e-4 over 1000 updates, 3% warmup); --verbose adds a table of the
+    usual settings per training phase.
 
     \b
     Examples:
@@ -392,7 +396,7 @@ def advise(profile: str, strict: bool, output: str | None, adam_beta2: float | N
     from .commands.advise import run_advise
 
     sys.exit(run_advise(params, profile=profile, strict=strict, output=output, adam_beta2=adam_beta2, group_lr=group_lr,
-                        snippet_targets=snippet_targets, as_json=as_json))
+                        snippet_targets=snippet_targets, as_json=as_json, verbose=verbose))
 
 
 @cli.command("check-run", context_settings=CONTEXT_SETTINGS)

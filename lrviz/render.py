@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 import numpy as np
 from rich.table import Table
@@ -12,7 +13,7 @@ from rich.text import Text
 from .formatting import format_lr
 from .keypoints import Summary
 from .schedules import floor_lr, lr_at, wsd_phases, warmup_updates
-from .spec import ScheduleSpec
+from .spec import RUN_LENGTH_KEYS, ScheduleSpec
 from .trajectory import envelope
 
 CURVE_STYLES = ("bold cyan", "magenta", "yellow", "green", "red", "blue")
@@ -31,17 +32,15 @@ class Curve:
     summary: Summary
 
 
-def settings_table(curve: Curve) -> Table:
-    """The resolved settings and where each came from."""
+def settings_table(curve: Curve, width: int | None = None) -> Table:
+    """The resolved settings and where each came from; with ``width`` (the console's), a long origin such as
+    ``run.yaml:lr_scheduler_kwargs.min_lr`` wraps after its ``:`` or ``.`` to fit, never cut."""
     spec = curve.spec
-    table = Table(title=f"{curve.label}: settings", title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("setting")
-    table.add_column("value", justify="right")
-    table.add_column("from", style="dim")
+    rows: list[tuple[str, str, str]] = []
     source = spec.provenance
 
     def row(name: str, value: str, key: str) -> None:
-        table.add_row(name, value, str(source[key]) if key in source else "")
+        rows.append((name, value, str(source[key]) if key in source else ""))
 
     row("scheduler", f"{spec.framework}:{spec.scheduler}", "scheduler")
     row("peak LR", format_lr(spec.peak_lr), "peak_lr")
@@ -54,7 +53,7 @@ def settings_table(curve: Curve) -> Table:
     warmup = warmup_updates(spec)
     if warmup != spec.warmup_steps:
         ratio_key = next((k for k in ("lr_warmup_fraction", "warmup_ratio") if spec.kwarg(k) is not None), "its ratio")
-        table.add_row("warmup updates", format_steps(warmup), f"derived by {spec.framework} from {ratio_key}")
+        rows.append(("warmup updates", format_steps(warmup), f"derived by {spec.framework} from {ratio_key}"))
     else:
         row("warmup updates", format_steps(warmup), "warmup_steps")
     for key, value in spec.scheduler_kwargs.items():
@@ -63,11 +62,50 @@ def settings_table(curve: Curve) -> Table:
             row(key, shown, f"kwargs.{key}")
     if spec.scheduler == "warmup_stable_decay":
         warmup, stable, decay = wsd_phases(spec)
-        table.add_row("phases", f"{warmup:,} / {stable:,} / {decay:,}", "warmup / stable / decay")
-    for key in ("dataset_size", "batch_size", "grad_accum", "gpus", "epochs", "drop_last"):
-        if key in source:
-            table.add_row(key.replace("_", " "), "", str(source[key]))
+        rows.append(("phases", f"{warmup:,} / {stable:,} / {decay:,}", "warmup / stable / decay"))
+    for key, value in run_length_settings(spec).items():
+        shown = format_steps(value) if isinstance(value, int) and not isinstance(value, bool) else str(value)
+        rows.append((key.replace("_", " "), shown, str(source[key])))
+
+    table = Table(title=f"{curve.label}: settings", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("setting", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("from", style="dim", overflow="fold")
+    room = None
+    if width is not None:
+        room = max(20, width - max(len(r[0]) for r in rows) - max(len(r[1]) for r in rows) - 6)
+    for name, value, origin in rows:
+        table.add_row(name, value, origin if room is None else wrap_origin(origin, room))
     return table
+
+
+def wrap_origin(text: str, width: int) -> str:
+    """``text`` in lines of at most ``width``, broken after a space, ``:``, ``.`` or ``/`` where one is near."""
+    if len(text) <= width:
+        return text
+    pieces = [piece for piece in re.split(r"(?<=[ :./])", text) if piece]
+    lines, line = [], ""
+    for piece in pieces:
+        while len(piece) > width:  # one piece longer than a line: fold it
+            if line:
+                lines.append(line.rstrip())
+                line = ""
+            lines.append(piece[:width])
+            piece = piece[width:]
+        if len(line) + len(piece.rstrip()) > width and line:
+            lines.append(line.rstrip())
+            line = piece.lstrip()
+        else:
+            line += piece
+    if line.strip():
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def run_length_settings(spec: ScheduleSpec) -> dict[str, object]:
+    """The data settings the run length was derived from (``--dataset-size`` and the batch settings), by key."""
+    return {key: spec.provenance[key].value for key in RUN_LENGTH_KEYS
+            if key in spec.provenance and getattr(spec.provenance[key], "value", None) is not None}
 
 
 def key_points_table(curve: Curve) -> Table:
@@ -81,7 +119,10 @@ def key_points_table(curve: Curve) -> Table:
     table.add_column("")
     merged: dict[int, list[str]] = {}
     values: dict[int, float] = {}
+    climbs = floor_above_peak(curve.spec)
     for point in summary.points:
+        if climbs and point.label == "peak":
+            continue  # the LR climbs to the floor: the highest update is not the configured peak
         merged.setdefault(point.step, []).append(point.label)
         values[point.step] = point.lr
     for step, labels in merged.items():
@@ -96,6 +137,10 @@ def floor_sentence(curve: Curve) -> str:
     s, spec = curve.summary, curve.spec
     if s.floor_lr is None:
         return f"{spec.scheduler} has no floor: the last update uses {format_lr(s.last_lr)}."
+    if floor_above_peak(spec):
+        relation = "equals" if s.floor_lr == spec.peak_lr else "is above"
+        return (f"Floor {format_lr(s.floor_lr)} {relation} the peak {format_lr(spec.peak_lr)}: after the warmup the LR "
+                f"does not decay; the last update uses {format_lr(s.last_lr)} (see F01).")
     if s.floor_step is not None and not s.floor_plateau:
         return (
             f"Floor {format_lr(s.floor_lr)} is touched first at update {s.floor_step:,}, where the cosine turns, "
@@ -112,6 +157,56 @@ def floor_sentence(curve: Curve) -> str:
         f"Floor {format_lr(s.floor_lr)} is not reached within the run: the last update (update "
         f"{spec.total_steps - 1:,}) uses {format_lr(s.last_lr)}{relative}."
     )
+
+
+def floor_above_peak(spec: ScheduleSpec) -> bool:
+    """Whether the floor is at or above the peak, so that the 'decay' is flat or climbs (advise's rule F01)."""
+    floor = floor_lr(spec)
+    return floor is not None and floor >= spec.peak_lr * (1 - 1e-12)
+
+
+def floor_problems(curve: Curve) -> list:
+    """Advise's F01 finding for a floor at or above the peak, naming where the floor was set; else nothing."""
+    if not floor_above_peak(curve.spec):
+        return []
+    from .advise.facts import Facts
+    from .advise.profiles import PROFILES
+    from .advise.rules import evaluate, RULES_BY_ID
+
+    facts = Facts(curve.spec, curve.summary, PROFILES["generic"])
+    findings = evaluate(facts, (RULES_BY_ID["F01"],))
+    where = floor_source(curve.spec)
+    if where:
+        findings = [replace(f, message=f"{f.message} (floor from {where})") for f in findings]
+    return findings
+
+
+def floor_source(spec: ScheduleSpec) -> str:
+    """Where the floor was set, as the settings table names it ('run.yaml:lr_scheduler_kwargs.min_lr', 'flag --min-lr')."""
+    keys = ("min_lr", "min_lr_rate", "min_lr_ratio", "lr_end", getattr(spec.signature, "floor_kwarg", ""))
+    found = next((spec.provenance[f"kwargs.{k}"] for k in keys if k and f"kwargs.{k}" in spec.provenance), None)
+    return str(found) if found is not None else ""
+
+
+SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def findings_grid(findings: list) -> Table:
+    """Findings in a few lines each: severity and rule id, then the message, the fix and the evidence indented."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for finding in findings:
+        body = Text(finding.message)
+        body.append("\nfix: ", style="bold")
+        body.append(finding.fix)
+        source = getattr(finding, "source", "")
+        if source:
+            body.append(f"\nevidence ({finding.strength}): ", style="dim bold")
+            body.append(source, style="dim")
+        grid.add_row(Text(finding.severity, style=SEVERITY_STYLES.get(finding.severity)), Text(finding.rule, style="bold"), body)
+    return grid
 
 
 def _chart_points(spec: ScheduleSpec, dots_x: int, total: int) -> tuple[np.ndarray, np.ndarray]:

@@ -83,13 +83,14 @@ class _Resolver:
     def pick(self, field: str, flag: str, flag_value: Any, key: str | None, default: Any) -> Any:
         """The flag's value if given, else the file's, else the default; its source is recorded."""
         if flag_value is not None:
-            self.provenance[field] = Source("flag", flag)
+            self.provenance[field] = Source("flag", flag, value=flag_value)
             return flag_value
         if self.config is not None and key is not None and key in self.config.values:
-            self.provenance[field] = Source("file", self.config.where(key))
-            return self.config.values[key].value
+            value = self.config.values[key].value
+            self.provenance[field] = Source("file", self.config.where(key), value=value)
+            return value
         owner = "transformers" if self.config is not None else "lrviz"
-        self.provenance[field] = Source("default", owner)
+        self.provenance[field] = Source("default", owner, value=default)
         return default
 
     def derived(self, field: str, result: Derived) -> int:
@@ -224,7 +225,7 @@ def _total_steps(r: _Resolver) -> int:
     gpus = r.pick("gpus", "--gpus", o.gpus, None, 1)
     epochs = r.pick("epochs", "--epochs", o.epochs, "num_train_epochs", HF_DEFAULTS["num_train_epochs"])
     drop_last = r.pick("drop_last", "--drop-last", o.drop_last, "dataloader_drop_last", False)
-    r.provenance["dataset_size"] = Source("flag", "--dataset-size")
+    r.provenance["dataset_size"] = Source("flag", "--dataset-size", value=o.dataset_size)
     result = hf_total_steps(
         dataset_size=o.dataset_size,
         batch_size=batch_size,
@@ -375,8 +376,12 @@ def _scheduler_kwargs(r, signature, peak_lr, total_steps, warmup_steps, lenient)
 def _floor_notes(spec: ScheduleSpec) -> tuple[str, ...]:
     floor = floor_lr(spec)
     if floor is not None and floor > spec.peak_lr:
+        source = next((spec.provenance[key] for key in ("kwargs.min_lr", "kwargs.min_lr_rate", "kwargs.lr_end")
+                       if key in spec.provenance), None)
+        fix = (f"lower {source.where}" if source is not None and source.kind in ("flag", "file")
+               else "lower the floor")
         return (
             f"the floor {floor:g} is above the peak {spec.peak_lr:g}: transformers accepts this and the 'decay' "
-            "climbs; lower --min-lr",
+            f"climbs; {fix} below {spec.peak_lr:g}",
         )
     return ()

@@ -33,6 +33,9 @@ from .signatures import (
 # Update indices are exact in float64 (the frameworks compute `float(current_step)`) up to 2**53.
 MAX_STEPS = 2**53
 
+# Settings the run length is derived from; their values live in the provenance (``Source.value``).
+RUN_LENGTH_KEYS = ("dataset_size", "batch_size", "grad_accum", "gpus", "epochs", "drop_last")
+
 
 @dataclass(frozen=True)
 class Source:
@@ -41,6 +44,7 @@ class Source:
     kind: str  # "flag", "file", "default", "derived"
     where: str  # "--lr", "run.yaml:learning_rate", "lrviz", "transformers", ...
     detail: str = ""  # the arithmetic for derived values
+    value: Any = field(default=None, compare=False)  # the value itself, for settings no spec field holds (batch size)
 
     def __str__(self) -> str:
         if self.kind == "flag":
@@ -119,6 +123,8 @@ class ScheduleSpec:
             "warmup_steps": self.warmup_steps,
             "scheduler_kwargs": dict(self.scheduler_kwargs),
             "provenance": {key: str(source) for key, source in self.provenance.items()},
+            "run_length": {key: self.provenance[key].value for key in RUN_LENGTH_KEYS
+                           if key in self.provenance and self.provenance[key].value is not None},
             "notes": list(self.notes),
             **({"framework_version": self.framework_version} if self.framework_version is not None else {}),
         }

@@ -74,14 +74,46 @@ def test_strict_fails_on_warnings():
 # ------------------------------------------------------------------------------------------- the output
 
 
-def test_bare_advise_shows_the_defaults_the_phase_table_and_every_snippet():
-    result = invoke(["advise"], 0, env=WIDE)
+def test_bare_advise_verbose_shows_the_defaults_the_phase_table_and_every_snippet():
+    result = invoke(["advise", "--verbose"], 0, env=WIDE)
     out = result.stdout
     assert "cosine_with_min_lr" in out and "peak 2e-4" in out and "floor 2e-5 (1/10 of the peak)" in out
     assert "Usual settings per training phase" in out
     for title in ("LLaMA-Factory YAML", "TrainingArguments(", "command line", "Axolotl YAML", "WarmupCosineLR"):
         assert title in out, title
     assert result.stderr == ""
+
+
+def test_bare_advise_fits_one_screen_at_80_columns():
+    """Issue 12: a bare `lrviz advise` was 149 lines at 80 columns; now the phase table and the snippets of an
+    unchanged schedule wait for --verbose, and the findings take a few lines each."""
+    out = invoke(["advise"], 0, env={"COLUMNS": "80"}).stdout
+    lines = out.splitlines()
+    assert len(lines) <= 40, out
+    assert max(len(line) for line in lines) <= 80, out
+    assert "Usual settings per training phase" not in out and "--verbose" in out
+    assert "LLaMA-Factory YAML" not in out and "--snippets all" in out
+    assert "W03" in out and "T08" in out  # the findings are still all there
+
+
+def test_findings_layout_is_compact_rule_then_indented_fix_and_evidence():
+    out = invoke(["advise", "--min-lr", "3e-4"], 1, env={"COLUMNS": "80"}).stdout
+    lines = out.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.split()[:2] == ["error", "F01"])
+    block = []
+    for line in lines[first + 1:]:
+        if not line.startswith(" "):
+            break
+        block.append(line)
+    indent = len(lines[first]) - len(lines[first].split(" ", 2)[2])
+    assert all(line[:indent].strip() == "" for line in block), block  # fix and evidence indented under the message
+    assert any(line.strip().startswith("fix: ") for line in block) and any("evidence (logic)" in line for line in block)
+    assert "┃" not in "\n".join(lines[first - 1:first + len(block) + 1])  # no table cells
+
+
+def test_changed_schedule_still_prints_the_snippets_by_default():
+    out = invoke(["advise", "--min-lr", "1e-8", "--profile", "lora"], 0, env=WIDE).stdout
+    assert "LLaMA-Factory YAML" in out and "Recommended schedule" in out
 
 
 def test_json_document_shape():

@@ -163,8 +163,9 @@ def test_llamafactory_yaml_report(tmp_path: Path) -> None:
     result = invoke(["plot", "--config", config, "--dataset-size", "1000", "--no-file"])
     assert "total = ceil(3 × ceil(ceil(1000 / (1×1)) / 8)) = 375" in result.stdout
     assert "warmup = ceil(0.1 × 375) = 38" in result.stdout
-    warnings = [line for line in result.stdout.splitlines() if line.startswith("warning:")]
-    assert any("warmup_ratio" in line for line in warnings), result.stdout
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert any("warmup_ratio" in line for line in warnings), result.stderr
+    assert "warning:" not in result.stdout
     assert os.listdir(tmp_path) == ["train_lora.yaml"]
 
 
@@ -324,15 +325,17 @@ def test_two_configs_overlay(tmp_path: Path) -> None:
 def test_warmup_not_shorter_than_the_run_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = invoke(["plot", "--steps", "100", "--warmup-steps", "200", "--no-file"])
-    assert "warning:" in result.stdout and "not shorter than the run" in result.stdout
+    assert "warning:" in result.stderr and "not shorter than the run" in result.stderr
+    assert "warning:" not in result.stdout
     settings = settings_of(invoke(["plot", "--steps", "100", "--warmup-steps", "100", "--no-file", "--json"]))
     assert settings["warmup_steps"] == 100 and any("warmup" in note for note in settings["notes"])
 
 
 def test_floor_above_peak_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = invoke(["plot", "--min-lr", "3e-4", "--lr", "2e-4", "--no-file"])
-    assert "warning:" in result.stdout and "above the peak" in result.stdout
-    json_result = invoke(["plot", "--min-lr", "3e-4", "--lr", "2e-4", "--no-file", "--json"])
-    assert "above the peak" in json_result.stderr
+    result = invoke(["plot", "--min-lr", "3e-4", "--lr", "2e-4", "--no-file"], 1)  # advise's F01, exit 1
+    assert "F01" in result.stdout and "above the peak" in result.stdout
+    json_result = invoke(["plot", "--min-lr", "3e-4", "--lr", "2e-4", "--no-file", "--json"], 1)
     assert any("above the peak" in note for note in settings_of(json_result)["notes"])
+    (finding,) = json.loads(json_result.stdout)["schedules"][0]["findings"]
+    assert finding["rule"] == "F01" and finding["severity"] == "error"

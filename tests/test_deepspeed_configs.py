@@ -105,8 +105,9 @@ def test_deepspeed_warmuplr_replaces_the_requested_cosine(llamafactory: Path, tm
     # 2,000 examples, batch 1, GA 8 -> 250 updates/epoch, T = 750; W = ceil(0.1 * 750) = 75
     result = invoke(["plot", "--config", llamafactory, "--dataset-size", 2000, "-o", tmp_path / "run.png"])
     text = " ".join(result.stdout.split())
-    assert "lr_scheduler_type: cosine" in text and "is ignored: ds_z3_config.json's WarmupLR runs instead" in text
-    assert "log-shaped warmup over 75 updates, then a constant LR: no decay" in text
+    warning = " ".join(result.stderr.split())  # warnings go to stderr, the report to stdout
+    assert "lr_scheduler_type: cosine" in warning and "is ignored: ds_z3_config.json's WarmupLR runs instead" in warning
+    assert "log-shaped warmup over 75 updates, then a constant LR: no decay" in warning
     assert "deepspeed:WarmupLR" in text
     assert (tmp_path / "run.png").read_bytes().startswith(b"\x89PNG")
 

@@ -14,17 +14,17 @@ from rich.text import Text
 
 from .. import __version__
 from ..errors import SpecError
+from ..diagnostics import error_console, report_console, warn_all
 from ..output import IMAGE_FORMATS, OutputError, check_destination
-
-SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+from ..render import SEVERITY_STYLES, findings_grid
 
 
 def parse_snippet_targets(text: str) -> tuple[str, ...]:
-    """``--snippets``: ``all``, ``none`` or a comma list of targets."""
+    """``--snippets``: ``all``, ``none`` or a comma list of targets (``auto`` is ``all`` here; the report decides)."""
     from ..advise.snippets import TARGETS
 
     words = [word.strip().lower() for word in text.split(",") if word.strip()]
-    if words in (["all"], []):
+    if words in (["all"], ["auto"], []):
         return TARGETS
     if words == ["none"]:
         return ()
@@ -64,7 +64,7 @@ def _read(path: str, flavor: str) -> Any:
 
 
 def run_advise(params: dict[str, Any], *, profile: str, strict: bool, output: str | None, adam_beta2: float | None,
-               group_lr: tuple[float, ...], snippet_targets: str, as_json: bool) -> int:
+               group_lr: tuple[float, ...], snippet_targets: str, as_json: bool, verbose: bool = False) -> int:
     """Check the schedule, print the advice, write the figure; returns the exit code."""
     from ..advise.advice import advise_options
     from ..resolve import Options
@@ -82,7 +82,8 @@ def run_advise(params: dict[str, Any], *, profile: str, strict: bool, output: st
     advice = advise_options(options, config, profile=profile, beta2=adam_beta2, group_lrs=tuple(group_lr))
     code = advice.exit_code(strict)
 
-    errors = Console(stderr=True, highlight=False)
+    errors = error_console()
+    warn_all(advice.notes, "note", errors)
     if output is not None:
         _write_figure(advice, output)
     if as_json:
@@ -93,8 +94,10 @@ def run_advise(params: dict[str, Any], *, profile: str, strict: bool, output: st
         if output is not None:
             errors.print(f"wrote {output}")
         return code
-    console = Console(highlight=False)
-    _print_report(console, advice, targets, strict, code)
+    console = report_console()
+    if snippet_targets.strip().lower() == "auto" and not verbose and not _changes_anything(advice):
+        targets = ()  # nothing to paste: the schedule stays as it is
+    _print_report(console, advice, targets, strict, code, verbose)
     if output is not None:
         console.print(f"wrote {output}")
     return code
@@ -119,18 +122,17 @@ def _schedule_line(spec: Any, summary: Any) -> str:
     return " · ".join(parts)
 
 
-def findings_table(findings: list[Any], title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False, show_lines=True)
-    table.add_column("severity")
-    table.add_column("rule")
-    table.add_column("finding")
-    table.add_column("fix")
-    table.add_column("evidence", style="dim")
-    for finding in findings:
-        style = SEVERITY_STYLES[finding.severity]
-        table.add_row(Text(finding.severity, style=style), finding.rule, Text(finding.message), Text(finding.fix),
-                      finding.strength)
-    return table
+def findings_table(findings: list[Any], title: str) -> Any:
+    """The findings under a title, a few lines each (severity, rule id; message, fix and evidence indented)."""
+    from rich.console import Group
+
+    return Group(Text(title, style="bold"), findings_grid(findings))
+
+
+def _changes_anything(advice: Any) -> bool:
+    """Whether the recommendation differs from the schedule given (then the snippets are worth printing)."""
+    spelled = [f for f in advice.findings if f.topic == "framework" and f.severity != "info"]
+    return bool(advice.recommendation.changes or spelled)
 
 
 def _recommendation_table(advice: Any) -> Table:
@@ -187,28 +189,21 @@ def _phase_table() -> Table:
     return table
 
 
-def _print_report(console: Console, advice: Any, targets: tuple[str, ...], strict: bool, code: int) -> None:
+def _print_report(console: Console, advice: Any, targets: tuple[str, ...], strict: bool, code: int,
+                  verbose: bool = False) -> None:
     facts = advice.facts
     console.print(Text("Schedule: ", style="bold") + Text(_schedule_line(facts.spec, facts.summary)))
     console.print(Text("Profile:  ", style="bold") + Text(f"{facts.profile.name} — {facts.profile.label} ({facts.profile_reason})"))
-    for note in advice.notes:
-        console.print(Text("note: ", style="yellow") + Text(note), soft_wrap=True)
     console.print()
     if advice.findings:
         console.print(findings_table(advice.findings, "Findings"))
-        console.print()
-        console.print(Text("Evidence behind each rule:", style="bold"))
-        seen = []
-        for finding in advice.findings:
-            if finding.rule not in seen:
-                seen.append(finding.rule)
-                console.print(Text(f"  {finding.rule} ({finding.strength}): ", style="dim") + Text(finding.source, style="dim"))
     else:
         console.print("Findings: none — every rule that applies is satisfied.")
     console.print()
 
     rec = advice.recommendation
-    console.print(_recommendation_table(advice))
+    if rec.changes or verbose:
+        console.print(_recommendation_table(advice))
     spelled = sorted({f.rule for f in advice.findings if f.topic == "framework" and f.severity != "info"} - {"T06", "T07"})
     if spelled:
         console.print(f"The snippets below are also written so that {', '.join(spelled)} no longer apply.")
@@ -225,10 +220,18 @@ def _print_report(console: Console, advice: Any, targets: tuple[str, ...], stric
     console.print()
 
     if facts.profile.name == "generic":
-        console.print(_phase_table())
+        if verbose:
+            console.print(_phase_table())
+        else:
+            console.print(Text("--verbose adds the usual settings per training phase; --profile NAME applies them.",
+                               style="dim"))
         console.print()
 
     shown = [snippet for snippet in advice.snippets if snippet.target in targets]
+    if not shown and not _changes_anything(advice):
+        console.print(Text("--snippets all prints this schedule for LLaMA-Factory, TrainingArguments, the command "
+                           "line, Axolotl and DeepSpeed.", style="dim"))
+        console.print()
     for snippet in shown:
         console.print(Text(f"── {snippet.title} ", style="bold"))
         if snippet.text is not None:

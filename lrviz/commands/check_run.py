@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import __version__
+from ..diagnostics import error_console, report_console, warn, warn_all
 from ..errors import SpecError
 from ..logs import CONVENTION_TEXT, LoggedRun, read_log
 from ..output import IMAGE_FORMATS, OutputError, check_destination, save_figure
@@ -107,14 +108,14 @@ def run_check(log: str, params: dict[str, Any], *, log_format: str, step_column:
     else:
         report = infer_run(run, conventions, tol)
 
-    console = Console(highlight=False)
-    errors = Console(stderr=True, highlight=False)
-    notes = list(run.notes) + (list(report.model.spec.notes) if isinstance(report.model, HFModel) else [])
-    if as_json:
-        for note in notes:
-            errors.print(f"[yellow]note:[/] {note}", soft_wrap=True)
-    else:
-        _print_report(console, report, notes)
+    console = report_console()
+    errors = error_console()
+    warn_all(run.notes, "note", errors)
+    warn_all(report.model.spec.notes if isinstance(report.model, HFModel) else (), "warning", errors)
+    if report.inference is not None:
+        warn_all(report.inference.notes, "note", errors)
+    if not as_json:
+        _print_report(console, report)
     if output is not None and report.alignment is not None:
         from ..runcheck.overlay import figure_for
 
@@ -122,7 +123,7 @@ def run_check(log: str, params: dict[str, Any], *, log_format: str, step_column:
         if not as_json:
             console.print(f"wrote {output}")
     elif output is not None:
-        errors.print(f"[yellow]note:[/] no schedule to draw the log against, so {output} was not written")
+        warn(f"no schedule to draw the log against, so {output} was not written", "note", errors)
     if as_json:
         sys.stdout.write(json.dumps(_document(report, output), indent=1, allow_nan=False) + "\n")
     return 0 if report.followed else 1
@@ -271,10 +272,8 @@ def _findings_table(report: Report) -> Table:
     return table
 
 
-def _print_report(console: Console, report: Report, notes: list[str]) -> None:
+def _print_report(console: Console, report: Report) -> None:
     console.print(_log_lines(report))
-    for note in notes:
-        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
     if report.model is not None:
         console.print(_schedule_table(report))
         console.print()
@@ -294,8 +293,6 @@ def _print_report(console: Console, report: Report, notes: list[str]) -> None:
                 else "Settings the log follows instead")
         console.print()
         console.print(f"[bold]{lead}[/] ({inference.model.describe()}):", soft_wrap=True)
-        for note in inference.notes:
-            console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
         for snippet in snippets(inference.model, "total_steps" not in inference.ranges, run.total_steps):
             console.print(f"[dim]# {snippet.title}[/]")
             console.print(Text(snippet.text), soft_wrap=True)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
+from ..diagnostics import report_console, warn_all
 from ..compare import check_names, describe_gap, largest_differences, native, nominal_from, ratio_of, translations
 from ..errors import SpecError
 from ..keypoints import key_points
@@ -125,7 +126,8 @@ def run_compare_frameworks(params: dict[str, Any], names_text: str, *, output: s
     hf = curves[0].spec
     differences = largest_differences(hf, {c.spec.framework: c.spec for c in curves[1:]})
     items = translations(hf, [c.spec.framework for c in curves])
-    console = Console(highlight=False)
+    console = report_console()
+    warn_all(note for curve in curves for note in curve.spec.notes)
     if not as_json:
         console.print(f"Nominal schedule: peak {format_lr(nominal.peak)}, linear warmup of {nominal.warmup:,} updates"
                       + (f" ({nominal.ratio:g} of the run)" if nominal.ratio is not None else "")

@@ -10,8 +10,9 @@ from typing import Any
 from rich.console import Console
 
 from .. import __version__
+from ..diagnostics import error_console, report_console, warn_all
 from ..output import IMAGE_FORMATS, OutputError, check_destination, check_export_size, format_for, save_figure, write_data
-from ..render import Curve, floor_sentence, key_points_table, settings_table, terminal_chart
+from ..render import Curve, findings_grid, floor_problems, floor_sentence, key_points_table, settings_table, terminal_chart
 
 
 def _document(curves: list[Curve], output: str | None) -> dict[str, Any]:
@@ -20,7 +21,8 @@ def _document(curves: list[Curve], output: str | None) -> dict[str, Any]:
         "command": "plot",
         "output": output,
         "schedules": [
-            {"label": c.label, "settings": c.spec.to_dict(), "key_points": c.summary.to_dict()} for c in curves
+            {"label": c.label, "settings": c.spec.to_dict(), "key_points": c.summary.to_dict(),
+             "findings": [finding.to_dict() for finding in floor_problems(c)]} for c in curves
         ],
     }
 
@@ -47,14 +49,13 @@ def run_plot(curves: list[Curve], *, output: str | None, fmt: str | None, no_fil
         if chosen not in IMAGE_FORMATS:
             check_export_size(curves[0].spec)
 
-    console = Console(stderr=data_to_stdout, highlight=False)
-    errors = Console(stderr=True, highlight=False)
+    console = report_console(stderr=data_to_stdout)
+    errors = error_console()
+    problems = [problem for curve in curves for problem in floor_problems(curve)]
+    covered = "is above the peak" if problems else None  # the resolver's note that the F01 finding says in full
+    warn_all((note for curve in curves for note in curve.spec.notes if not (covered and covered in note)), console=errors)
     if not as_json:
         _print_report(console, curves, log)
-    else:
-        for curve in curves:
-            for note in curve.spec.notes:
-                errors.print(f"[yellow]warning:[/] {note}", soft_wrap=True)
 
     if path is not None:
         if chosen in IMAGE_FORMATS:
@@ -67,7 +68,7 @@ def run_plot(curves: list[Curve], *, output: str | None, fmt: str | None, no_fil
             console.print(f"wrote {path}")
     if as_json:
         sys.stdout.write(json.dumps(_document(curves, path), indent=1) + "\n")
-    return 0
+    return 1 if problems else 0
 
 
 def _write_data(path: str, fmt: str, curve: Curve, document: dict[str, Any], errors: Console) -> None:
@@ -85,12 +86,13 @@ def _write_data(path: str, fmt: str, curve: Curve, document: dict[str, Any], err
 def _print_report(console: Console, curves: list[Curve], log: bool) -> None:
     for index, curve in enumerate(curves):
         if index == 0 or curve.spec.provenance.get("scheduler") is None or str(curve.spec.provenance["scheduler"]) != "flag --compare":
-            console.print(settings_table(curve))
+            console.print(settings_table(curve, width=console.width))
             console.print()
-        for note in curve.spec.notes:
-            console.print(f"[yellow]warning:[/] {note}", soft_wrap=True)
         console.print(key_points_table(curve))
-        console.print(floor_sentence(curve), soft_wrap=True)
+        console.print(floor_sentence(curve))
+        problems = floor_problems(curve)
+        if problems:
+            console.print(findings_grid(problems))
         console.print()
     width = max(20, min(console.width - 14, 90))
     console.print(terminal_chart(curves, width=width, log=log))

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
+from ..diagnostics import error_console, report_console, warn_all
 from ..errors import SpecError
 from ..output import IMAGE_FORMATS, OutputError, check_destination, format_for, save_figure
 from ..render import format_lr
@@ -96,10 +97,9 @@ def run_verify_command(spec: ScheduleSpec, *, steps: int | None, device: str, dt
     options = VerifyOptions(steps=steps or DEFAULT_STEPS, device=device, dtype=dtype, seed=seed, batch_size=batch_size,
                             grad_accum=grad_accum, stepping=stepping)
     main_rank = int(os.environ.get("RANK", "0")) == 0
-    errors = Console(stderr=True, highlight=False)
+    errors = error_console()
     if main_rank:
-        for note in spec.notes:
-            errors.print(f"[yellow]warning:[/] {note}", soft_wrap=True)
+        warn_all(spec.notes, "warning", errors)
     if as_json or not main_rank or not errors.is_terminal:
         report = run_verify(spec, options)
     else:
@@ -121,11 +121,12 @@ def run_verify_command(spec: ScheduleSpec, *, steps: int | None, device: str, dt
         from ..verify.figure import report_figure
 
         save_figure(report_figure(report), output, format_for(output, None))
+    warn_all(report.notes, "note", errors)
     if as_json:
         document = {"lrviz_version": __version__, "command": "verify", "output": output, **report.to_dict()}
         sys.stdout.write(json.dumps(document, indent=1) + "\n")
     else:
-        console = Console(highlight=False)
+        console = report_console()
         print_report(console, report)
         if output is not None:
             console.print(f"wrote {output}")
@@ -181,8 +182,6 @@ def print_report(console: Console, report: Any) -> None:
     setup.add_row("model", f"{training['model']} ({training['parameters']:,} parameters), pre-trained "
                   f"{training['pretrain_updates']} updates, then fine-tuned on a shifted task ({training['corpus']})")
     console.print(setup)
-    for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
     console.print()
 
     table = Table(title="LR at every optimizer.step(), per param group", title_justify="left", show_edge=False, pad_edge=False)

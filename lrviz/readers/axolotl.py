@@ -291,18 +291,18 @@ def _run_length(options: Any, values: dict[str, Any], config: AxolotlFile | None
         batch = micro * accum * gpus
         data_steps = math.ceil(options.dataset_size * epochs / batch)
         arithmetic = f"total = ceil({options.dataset_size} × {epochs:g} / ({micro}×{accum}×{gpus})) = {data_steps} (Axolotl)"
-        def source(flag_value: Any, flag: str, key: str) -> Source:
+        def source(flag_value: Any, flag: str, key: str, value: Any) -> Source:
             if flag_value is not None:
-                return Source("flag", flag)
+                return Source("flag", flag, value=value)
             if key in values:
-                return Source("file", config.where(key))
-            return Source("default", "Axolotl")
+                return Source("file", config.where(key), value=value)
+            return Source("default", "Axolotl", value=value)
 
-        provenance["dataset_size"] = Source("flag", "--dataset-size")
-        provenance["batch_size"] = source(options.batch_size, "--batch-size", "micro_batch_size")
-        provenance["grad_accum"] = source(options.grad_accum, "--grad-accum", "gradient_accumulation_steps")
-        provenance["gpus"] = source(options.gpus, "--gpus", "(WORLD_SIZE)")
-        provenance["epochs"] = source(options.epochs, "--epochs", "num_epochs")
+        provenance["dataset_size"] = Source("flag", "--dataset-size", value=options.dataset_size)
+        provenance["batch_size"] = source(options.batch_size, "--batch-size", "micro_batch_size", micro)
+        provenance["grad_accum"] = source(options.grad_accum, "--grad-accum", "gradient_accumulation_steps", accum)
+        provenance["gpus"] = source(options.gpus, "--gpus", "(WORLD_SIZE)", gpus)
+        provenance["epochs"] = source(options.epochs, "--epochs", "num_epochs", epochs)
     elif any(v is not None for v in (options.batch_size, options.grad_accum, options.gpus, options.epochs)):
         raise SpecError("--batch-size/--grad-accum/--gpus/--epochs only change the run length together with --dataset-size N")
     if options.steps is not None:
