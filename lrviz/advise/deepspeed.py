@@ -1,7 +1,7 @@
 """DeepSpeed, as far as advise needs it: find a referenced ds_config's ``scheduler`` block, and DeepSpeed's own
 ``WarmupCosineLR`` curve (to say honestly how it differs from the HF schedule it stands in for).
 
-Semantics from ``shared/research/schedulers.md`` §4 (DeepSpeed 0.19.8 ``deepspeed/runtime/lr_schedules.py``):
+Semantics from DeepSpeed 0.19.8 ``deepspeed/runtime/lr_schedules.py`` (``WarmupCosineLR``):
 the constructor sets LR 0 and the engine steps the scheduler after each ``optimizer.step()``, so update ``s``
 uses ``last_batch_iteration = s - 1``; linear warmup ``i / W``; ``W = max(2, warmup_num_steps)``; cosine
 ``progress = (i - W + 1) / max(1, T - W)`` clamped at 1 (0.19.5 and later).

@@ -1,7 +1,7 @@
 """Training phases (profiles): which bands the phase-specific rules use, and how ``--profile auto`` picks one.
 
-Numbers come from ``shared/research/practice.md`` §2 (peak LRs), §3 (warmup) and §5.3 (epochs); the recipe
-names after each range are the ones cited there.
+Numbers come from the published recipes named after each range (the rules P01–P07, W02, W04, E01 and E03 cite
+their papers and repository files).
 """
 
 from __future__ import annotations
@@ -32,28 +32,28 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "full", "full fine-tuning (SFT)", True, 0.03, 2e-5,
             "5e-6 – 2e-5 (7–70B; larger models lower)", "3–10%", "1/10 – 1/100 of the peak, or 0", "1–3",
-            "Alpaca, Vicuna, Llama 2-Chat, Zephyr, Tülu 3, LLaMA-Factory (practice.md R2.2, R3.1, R5.3)",
+            "Alpaca, Vicuna, Llama 2-Chat (arXiv:2307.09288 §3.1), Zephyr, Tülu 3, LLaMA-Factory; see P01, E01",
         ),
         Profile(
             "lora", "LoRA / QLoRA fine-tuning", True, 0.03, 2e-4,
             "1e-4 – 2e-4 (~10× full FT)", "3–10%", "1/10 – 1/100 of the peak, or 0", "1–3",
-            "QLoRA, Zephyr QLoRA, LLaMA-Factory, Unsloth (practice.md R2.3, R3.1, R5.3)",
+            "QLoRA (arXiv:2305.14314), Zephyr QLoRA, LLaMA-Factory, Unsloth; see P03, E01",
         ),
         Profile(
             "dpo", "DPO, full fine-tuning", True, 0.1, 1e-6,
             "5e-7 – 1e-6 (Llama 3: 1e-5 with an NLL term; contested)", "10%", "1/10 – 1/100 of the peak, or 0", "1–3",
-            "DPO paper, Zephyr, Tülu 2/3, TRL DPOConfig (practice.md R2.4, R3.1, R5.3)",
+            "DPO paper (arXiv:2305.18290 App. B), Zephyr, Tülu 2/3, TRL DPOConfig; see P05, E03",
         ),
         Profile(
             "dpo-lora", "DPO with LoRA", True, 0.1, 5e-6,
             "about 5e-6", "10%", "1/10 – 1/100 of the peak, or 0", "1–3",
-            "Zephyr QLoRA DPO, LLaMA-Factory LoRA DPO, Unsloth (practice.md R2.4)",
+            "Zephyr QLoRA DPO, LLaMA-Factory LoRA DPO, Unsloth; see P06",
         ),
         Profile(
             "pretrain", "pretraining / continued pretraining", False, 0.01, None,
             "6e-5 – 1e-3 by size (3e-4 at 7B, 1.5e-4 at 70B)", "0.1–1%, and ≥ 2/(1−β2) updates",
             "1/10 of the peak (lower or 0 may be better; contested)", "-",
-            "GPT-3, LLaMA 1/2/3, Pythia, OLMo, Chinchilla (practice.md R1.2, R1.3, R2.1, R3.2, R3.3)",
+            "GPT-3 (arXiv:2005.14165), LLaMA 1/2/3, Pythia, OLMo, Chinchilla (arXiv:2203.15556); see P07, F04, W04",
         ),
         Profile(
             "generic", "LLM training, phase not given", False, 0.03, None,

@@ -2,10 +2,10 @@
 evidence, and a check that reads ``Facts`` and returns hits (a message naming the numbers, and a fix naming the
 value to use instead). Rules never print; ``evaluate`` turns hits into findings.
 
-Evidence: ``shared/research/practice.md`` (§7 lists the rule table; ids follow it where a rule matches),
-``schedulers.md`` and ``users.md`` for the framework traps. Strength labels as in practice.md: strong, consensus,
-weak, contested; plus ``logic`` (arithmetic about the schedule itself) and ``framework`` (what the framework's own
-code does, read from its source).
+Every source is one a user can open: a paper with its arXiv id and section, a framework's file and function at a
+release, a recipe's repository file, or a public issue (owner/repo#number). Strength of the evidence: strong,
+consensus, weak, contested; plus ``logic`` (arithmetic about the schedule itself) and ``framework`` (what the
+framework's own code does, read from its source).
 """
 
 from __future__ import annotations
@@ -566,131 +566,169 @@ RULES: tuple[Rule, ...] = (
     # the rules users asked for
     Rule("F01", "floor not below the peak", "error", "floor",
          "a decaying schedule's floor ≥ its peak",
-         "Logic: a floor at or above the peak makes the decay constant or climbing; transformers does not check it "
-         "(schedulers.md §1.3). Users' rule: 'the floor must be below the peak'. practice.md F01/F02.",
+         "Logic: a floor at or above the peak makes the decay constant or climbing. transformers does not "
+         "check it: transformers 5.24.0 src/transformers/optimization.py "
+         "get_cosine_with_min_lr_schedule_with_warmup only computes min_lr / optimizer.defaults['lr']; "
+         "Megatron-LM asserts max_lr >= min_lr (megatron-core 0.16.1 "
+         "megatron/core/optimizer_param_scheduler.py, OptimizerParamScheduler.__init__). Users' rule: 'the "
+         "floor must be below the peak'.",
          "logic", _f01),
     Rule("F06", "decays to 0", "warning", "floor",
          "the floor is 0",
-         "Users' rule: 'the floor must be above 0'. Contested, so a warning, not an error: decaying to 0 gives lower loss "
-         "than a 10× floor (Bergsma et al. 2025 arXiv:2502.15938; Hägele et al. 2024 arXiv:2405.18392 §3.2), Llama 3 "
-         "and OLMo 1/2 anneal to 0, and HF linear/cosine, Megatron and torch default to 0; for a floor: Chinchilla "
-         "fn. 9 (10× slightly better than 0) and downstream scores (Hägele). practice.md R1.3, R4.2.",
+         "Users' rule: 'the floor must be above 0'. Contested, so a warning, not an error: decaying to 0 "
+         "gives lower loss than a 10× floor (Bergsma et al. 2025, arXiv:2502.15938 abstract; Hägele et al. "
+         "2024, arXiv:2405.18392 §3.2), Llama 3 (arXiv:2407.21783 §3.4.3) and OLMo (arXiv:2402.00838 §4; OLMo "
+         "2 arXiv:2501.00656 §4.1) anneal to 0, and HF linear/cosine, Megatron and torch default to 0; for a "
+         "floor: Chinchilla (arXiv:2203.15556 App. D.1, fn. 9: 10× slightly better than 0) and downstream "
+         "scores (arXiv:2405.18392 §3.2).",
          "contested", _f06),
     Rule("F07", "floor above 1/10 of the peak", "warning", "floor",
          "1/10 < floor / peak < 1",
-         "Users' rule: floor within 1/100 – 1/10 of the peak. The 1/10 upper bound is well supported: GPT-3 (App. B), "
-         "Chinchilla (App. B, D.1; fn. 9: a 5× decay is 'clearly worse'), LLaMA 1/2, Pythia, OLMo all decay to 10%. "
-         "practice.md R1.2, R4.2.",
+         "Users' rule: floor within 1/100 – 1/10 of the peak. The 1/10 upper bound is well supported: GPT-3 "
+         "(arXiv:2005.14165 App. B), Chinchilla (arXiv:2203.15556 App. B, D.1; fn. 9: a 5× decay is 'clearly "
+         "worse'), LLaMA (arXiv:2302.13971 §2.2), Llama 2 (arXiv:2307.09288 §2.2), Pythia (EleutherAI/pythia "
+         "models/*/pythia-*.yml: min_lr = lr / 10) and OLMo (arXiv:2402.00838 §3.2) all decay to 10%.",
          "consensus", _f07),
     Rule("F08", "floor below 1/100 of the peak", "warning", "floor",
          "0 < floor / peak < 1/100",
-         "Users' rule: floor within 1/100 – 1/10 of the peak. The 1/100 lower bound is weak: only Llama 3 405B uses "
-         "1/100 (arXiv:2407.21783 §3.4.1), and decaying further, toward 0, lowers the loss (arXiv:2502.15938, "
-         "arXiv:2405.18392). Kept as a warning because users asked for it. practice.md R4.2.",
+         "Users' rule: floor within 1/100 – 1/10 of the peak. The 1/100 lower bound is weak: only Llama 3 "
+         "405B uses 1/100 (arXiv:2407.21783 §3.4.1), and decaying further, toward 0, lowers the loss "
+         "(arXiv:2502.15938 abstract; arXiv:2405.18392 §3.2). Kept as a warning because users asked for it.",
          "weak", _f08),
     Rule("F09", "floor outside 1e-6 – 1e-5 (fine-tuning)", "warning", "floor",
          "profile full, lora, dpo or dpo-lora, and a floor > 0 outside [1e-6, 1e-5]",
-         "Users' rule: 'min_lr should be 1e-6 to 1e-5 for LLM fine-tuning'. No paper or official recipe states an "
-         "absolute floor: the band only falls out of a ×0.1 floor on fine-tuning peaks of 1e-5 – 1e-4, and real floors "
-         "range from 0 to 3e-5 (practice.md R4.1, F05). Applied to fine-tuning profiles only (pretraining floors are "
-         "1.2e-5 – 1e-4); info instead of warning where it cannot be met together with the ratio rules.",
+         "Users' rule: 'min_lr should be 1e-6 to 1e-5 for LLM fine-tuning'. No paper or official recipe "
+         "states an absolute floor: recipes give a ratio or decay to 0 (Alpaca: tatsu-lab/stanford_alpaca "
+         "README.md; Zephyr: huggingface/alignment-handbook recipes/zephyr-7b-beta/sft/config_full.yaml; Tülu "
+         "3: allenai/open-instruct scripts/train/tulu3/finetune_8b.sh), so the band only falls out of a ×0.1 "
+         "floor on fine-tuning peaks of 1e-5 – 1e-4; absolute floors in real configs range from 0 to 3e-5 "
+         "(OLMo-7B 3e-5, arXiv:2402.00838 Table 5). Applied to fine-tuning profiles only (pretraining floors "
+         "are 1.2e-5 – 1e-4: EleutherAI/pythia models/*/pythia-*.yml); info instead of warning where it "
+         "cannot be met together with the ratio rules.",
          "weak", _f09),
     Rule("F04", "standard 10× floor in pretraining", "info", "floor",
          "profile pretrain and 1/100 < floor / peak ≤ 1/10",
-         "GPT-3, LLaMA, Pythia, OLMo use 1/10; D2Z (arXiv:2502.15938) and Hägele (arXiv:2405.18392 §3.2) find lower "
-         "loss decaying further, Llama 3 §3.4.3 and OLMo anneal to 0; downstream effects contested. practice.md F04.",
+         "GPT-3 (arXiv:2005.14165 App. B), LLaMA (arXiv:2302.13971 §2.2), Pythia (EleutherAI/pythia "
+         "models/*/pythia-*.yml) and OLMo (arXiv:2402.00838 §3.2) use 1/10; D2Z (arXiv:2502.15938 abstract) "
+         "and Hägele (arXiv:2405.18392 §3.2) find lower loss decaying further, Llama 3 (arXiv:2407.21783 "
+         "§3.4.3) and OLMo (arXiv:2402.00838 §4) anneal to 0; downstream effects contested (arXiv:2405.18392 "
+         "§3.2).",
          "contested", _f04),
     # warmup
     Rule("W01", "warmup not shorter than the run", "error", "warmup",
          "warmup ≥ total updates",
-         "Megatron-Bridge#2858, torchtitan#950, Lightning#18570, prime-rl#968 (practice.md R3.4, W01).",
+         "The same bug, reported again and again: NVIDIA-NeMo/Megatron-Bridge#2858, pytorch/torchtitan#950, "
+         "Lightning-AI/pytorch-lightning#18570, PrimeIntellect-ai/prime-rl#968 (GitHub issues): the LR never "
+         "reaches the peak and never decays.",
          "strong", _w01),
     Rule("W02", "warmup over 25% of the run", "warning", "warmup",
          "warmup / total > 0.25",
-         "Published recipes warm up for 0.1–10% (practice.md R3.1, R3.2, W02).",
+         "Published recipes warm up for 0.1–10%: fine-tuning 3–10% (Alpaca: tatsu-lab/stanford_alpaca "
+         "README.md, warmup_ratio 0.03; Zephyr: huggingface/alignment-handbook "
+         "recipes/zephyr-7b-beta/sft/config_full.yaml, 0.1), pretraining 0.1–1% (GPT-3 arXiv:2005.14165 App. "
+         "B: 375M of 300B tokens; Llama 3 arXiv:2407.21783 §3.4.1: 8,000 of 1.2M steps).",
          "consensus", _w02),
     Rule("W03", "warmup shorter than Adam's second-moment time constant", "warning", "warmup",
          "warmup < 2/(1−β2); warning for pretraining, info otherwise",
-         "Ma & Yarats 2021, arXiv:1910.04209: linear warmup over 2/(1−β2) updates (40 at β2 0.95, 2000 at 0.999). "
-         "Studied on training from scratch; fine-tuning recipes warm up 3–10% with β2 0.999, hence info there. "
-         "practice.md R3.3, W03.",
+         "Ma & Yarats 2021, arXiv:1910.04209 abstract: linear warmup over 2/(1−β2) updates (40 at β2 0.95, "
+         "2000 at 0.999). Studied on training from scratch; fine-tuning recipes warm up 3–10% with β2 0.999 "
+         "(QLoRA: artidoro/qlora scripts/finetune_guanaco_7b.sh), hence info there.",
          "strong", _w03),
     Rule("W04", "no warmup in pretraining", "warning", "warmup",
          "profile pretrain and warmup = 0",
-         "GPT-3, LLaMA, Llama 3, llm-foundry#330 (practice.md R3.2, R3.4, W04).",
+         "GPT-3 (arXiv:2005.14165 App. B: 375M tokens), LLaMA (arXiv:2302.13971 §2.2: 2,000 steps), Llama 3 "
+         "(arXiv:2407.21783 §3.4.1: 8,000 steps) all warm up; mosaicml/llm-foundry#330: an aggressive warmup "
+         "is 'partly responsible for some loss spikes'.",
          "consensus", _w04),
     Rule("W05", "warmup_ratio and warmup_steps both set", "warning", "framework",
          "the config sets both warmup_ratio and warmup_steps",
-         "transformers 4.x: warmup_steps wins; 5.0–5.8: warmup_ratio overwrites warmup_steps; 5.24: warmup_ratio "
-         "removed (schedulers.md §1.7, read in the wheels). practice.md W05.",
+         "transformers 4.57.6 src/transformers/training_args.py TrainingArguments.get_warmup_steps: "
+         "warmup_steps wins; 5.0–5.8 TrainingArguments.__post_init__: warmup_ratio overwrites warmup_steps; "
+         "5.24.0: warmup_ratio is removed; huggingface/transformers#41326.",
          "framework", _w05),
     # decay
     Rule("D01", "decay horizon overshoots the run", "warning", "decay",
          "the decay reaches its floor after 1.25 × the run's updates",
-         "Chinchilla (arXiv:2203.15556 App. B, D.1): overestimating the horizon by over 25% clearly hurts; Hägele "
-         "(arXiv:2405.18392 §2): the cosine matching the run length is best. practice.md R1.1, D01.",
+         "Chinchilla (arXiv:2203.15556 App. B, D.1): overestimating the horizon by over 25% clearly hurts; "
+         "Hägele (arXiv:2405.18392 §2): the cosine matching the run length is best.",
          "strong", _d01),
     Rule("D02", "LR at 0 for over 10% of the run", "warning", "decay",
          "the LR reaches a floor of 0 and stays there for more than 10% of the run",
-         "FARM#46 ('LR = 0 for the last few steps'); updates at LR 0 change nothing. practice.md D02.",
+         "deepset-ai/FARM#46 ('LR = 0 for the last few steps'); updates at LR 0 change nothing.",
          "logic", _d02),
     Rule("D03", "long tail at the floor", "info", "decay",
          "the LR stays at a floor > 0 for more than 10% of the run",
-         "GPT-3 App. B (by design); Hägele §2: the final LR is too low to make large progress. practice.md D03.",
+         "GPT-3 (arXiv:2005.14165 App. B: the last 40B of 300B tokens at 10%, by design); Hägele "
+         "(arXiv:2405.18392 §2): the final LR is 'too low to continue making large progress'.",
          "weak", _d03),
     Rule("D04", "constant schedule in pretraining", "warning", "decay",
          "profile pretrain and a constant schedule",
-         "MiniCPM arXiv:2404.06395 §4.3; Hägele arXiv:2405.18392 §3.2: the loss drops sharply once the decay starts. "
-         "practice.md R1.4, D04.",
+         "MiniCPM (arXiv:2404.06395 §4.3); Hägele (arXiv:2405.18392 §3.2): the loss drops sharply once the "
+         "decay starts.",
          "strong", _d04),
     Rule("D05", "WSD decay too short", "warning", "decay",
          "warmup_stable_decay with num_decay_steps < 5% of the run",
-         "MiniCPM §4.3: 10% decay suffices, 2.5% 'falls short'; Hägele §3.2: 20% matches cosine. practice.md R1.4, D05.",
+         "MiniCPM (arXiv:2404.06395 §4.3): a 10% decay suffices, 2.5% 'falls short'; Hägele (arXiv:2405.18392 "
+         "§3.2): a 20% cooldown matches cosine.",
          "strong", _d05),
     Rule("D06", "WSD decay longer than 30%", "info", "decay",
          "warmup_stable_decay with num_decay_steps > 30% of the run",
-         "Hägele §3.2: cooldown gains plateau around 20%. practice.md D06.",
+         "Hägele (arXiv:2405.18392 §3.2): the gains of a longer cooldown plateau around 20%.",
          "weak", _d06),
     Rule("D07", "run ends far above the floor", "warning", "decay",
          "the last update's LR > max(1.5 × floor, 0.2 × peak)",
-         "The schedule does not complete (practice.md C03 applied to the predicted curve): Chinchilla App. B; "
-         "accelerate#1160, diffusers#4387.",
+         "The schedule does not complete: Chinchilla (arXiv:2203.15556 App. B: a horizon over 25% past the "
+         "run clearly hurts); huggingface/accelerate#1160, huggingface/diffusers#4387 (the LR does not reach "
+         "its end).",
          "strong", _d07),
     # peak LR per phase
     Rule("P01", "full fine-tuning peak far too high", "warning", "peak",
          "profile full and peak > 1e-4",
-         "Full-FT recipes for 7–70B use 5e-6 – 2e-5: Alpaca, Vicuna, Llama 2-Chat (arXiv:2307.09288 §3.1), Llama 3, "
-         "Zephyr, Tülu 3 (practice.md R2.2, P01).",
+         "Full-FT recipes for 7–70B use 5e-6 – 2e-5: Alpaca (tatsu-lab/stanford_alpaca README.md), Vicuna "
+         "(lm-sys/FastChat scripts/train_vicuna_7b.sh), Llama 2-Chat (arXiv:2307.09288 §3.1), Llama 3 "
+         "(arXiv:2407.21783 §4.1.3), Zephyr (huggingface/alignment-handbook "
+         "recipes/zephyr-7b-beta/sft/config_full.yaml), Tülu 3 (allenai/open-instruct "
+         "scripts/train/tulu3/finetune_8b.sh).",
          "consensus",
          _peak("full", lambda peak: peak > 1e-4 * (1 + REL_TOL),
                lambda f: f"peak {lr(f.peak)} is {count(f.peak / 2e-5)}× the usual full fine-tuning LR 2e-5 (recipes: 5e-6 – 2e-5)",
                _typical)),
     Rule("P02", "full fine-tuning peak outside the common band", "info", "peak",
          "profile full and peak in (3e-5, 1e-4] or below 1e-6",
-         "Common full-FT band 1e-6 – 2e-5; larger models use the lower end (practice.md R2.2, P02).",
+         "Common full-FT band 1e-6 – 2e-5; larger models use the lower end: Alpaca 13B 1e-5 vs 7B 2e-5 "
+         "(tatsu-lab/stanford_alpaca README.md), Llama 2 reward model 5e-6 for 70B vs 1e-5 (arXiv:2307.09288 "
+         "§3.2.2).",
          "consensus",
          _peak("full", lambda peak: (peak > 3e-5 * (1 + REL_TOL) and at_most(peak, 1e-4)) or peak < 1e-6 * (1 - REL_TOL),
                lambda f: f"peak {lr(f.peak)} is outside the common full fine-tuning band 1e-6 – 2e-5",
                _typical)),
     Rule("P03", "LoRA peak too low", "warning", "peak",
          "profile lora and peak < 2e-5",
-         "LoRA recipes use 1e-4 – 2e-4, about 10× full FT: QLoRA, LLaMA-Factory, Unsloth; 'LoRA Without Regret' "
-         "(practice.md R2.3, P03).",
+         "LoRA recipes use 1e-4 – 2e-4, about 10× full FT: QLoRA (artidoro/qlora "
+         "scripts/finetune_guanaco_7b.sh), Zephyr QLoRA (huggingface/alignment-handbook "
+         "recipes/zephyr-7b-beta/sft/config_qlora.yaml), LLaMA-Factory (hiyouga/LLaMA-Factory "
+         "examples/train_lora/llama3_lora_sft.yaml); 'LoRA Without Regret' (Schulman et al. 2025, Thinking "
+         "Machines).",
          "consensus",
          _peak("lora", lambda peak: peak < 2e-5 * (1 - REL_TOL),
                lambda f: f"peak {lr(f.peak)} is {count(1e-4 / f.peak)}× below 1e-4, the low end of LoRA recipes (1e-4 – 2e-4)",
                _typical)),
     Rule("P04", "LoRA peak too high", "warning", "peak",
          "profile lora and peak > 1e-3",
-         "5× above the highest cited LoRA recipe LR, 2e-4 (practice.md R2.3, P04).",
+         "5× above the highest cited LoRA recipe LR, 2e-4: QLoRA (artidoro/qlora "
+         "scripts/finetune_guanaco_7b.sh), Zephyr QLoRA (huggingface/alignment-handbook "
+         "recipes/zephyr-7b-beta/sft/config_qlora.yaml).",
          "consensus",
          _peak("lora", lambda peak: peak > 1e-3 * (1 + REL_TOL),
                lambda f: f"peak {lr(f.peak)} is {count(f.peak / 2e-4)}× the highest cited LoRA recipe LR (2e-4)",
                _typical)),
     Rule("P05", "DPO peak above open recipes", "warning", "peak",
          "profile dpo (full fine-tuning) and peak > 5e-6",
-         "Open DPO recipes use 5e-7 – 1e-6 (Zephyr, Tülu 2/3, TRL default 1e-6); Llama 3 used 1e-5 with an extra NLL "
-         "term, so contested (practice.md R2.4, P05).",
+         "Open DPO recipes use 5e-7 – 1e-6: Zephyr (huggingface/alignment-handbook "
+         "recipes/zephyr-7b-beta/dpo/config_full.yaml), Tülu 3 (allenai/open-instruct "
+         "scripts/train/tulu3/dpo_8b.sh), the DPO paper (arXiv:2305.18290 App. B) and TRL's default "
+         "(huggingface/trl trl/trainer/dpo_config.py); Llama 3 used 1e-5 with an extra NLL term "
+         "(arXiv:2407.21783 §4.1.4), so contested.",
          "contested",
          _peak("dpo", lambda peak: peak > 5e-6 * (1 + REL_TOL),
                lambda f: f"peak {lr(f.peak)} is {count(f.peak / 1e-6)}× the TRL DPO default 1e-6 (open recipes: 5e-7 – 1e-6; "
@@ -698,15 +736,19 @@ RULES: tuple[Rule, ...] = (
                _typical)),
     Rule("P06", "LoRA DPO peak unusual", "info", "peak",
          "profile dpo-lora and peak outside [5e-7, 5e-5]",
-         "LoRA DPO recipes use about 5e-6: Zephyr QLoRA, LLaMA-Factory, Unsloth (practice.md R2.4, P06).",
+         "LoRA DPO recipes use about 5e-6: Zephyr QLoRA (huggingface/alignment-handbook "
+         "recipes/zephyr-7b-beta/dpo/config_qlora.yaml), LLaMA-Factory (hiyouga/LLaMA-Factory "
+         "examples/train_lora/llama3_lora_dpo.yaml).",
          "consensus",
          _peak("dpo-lora", lambda peak: peak < 5e-7 * (1 - REL_TOL) or peak > 5e-5 * (1 + REL_TOL),
                lambda f: f"peak {lr(f.peak)} is outside 5e-7 – 5e-5; LoRA DPO recipes use about 5e-6",
                _typical)),
     Rule("P07", "pretraining peak outside every cited recipe", "info", "peak",
          "profile pretrain and peak more than 3× outside 6e-5 (175B) – 1e-3 (70M), i.e. outside [2e-5, 3e-3]",
-         "GPT-3, LLaMA, Llama 3, Pythia, OLMo tables (practice.md R2.1, P07); after a full anneal results are flat "
-         "across ~2–4× (OLMo 2 §4.1). Without the model size only this envelope is checked.",
+         "GPT-3 (arXiv:2005.14165 Table 2.1), LLaMA (arXiv:2302.13971 Table 2), Llama 3 (arXiv:2407.21783 "
+         "Table 3), Pythia (EleutherAI/pythia models/*/pythia-*.yml), OLMo (arXiv:2402.00838 Table 4); after "
+         "a full anneal results are flat across ~2–4× (OLMo 2, arXiv:2501.00656 §4.1). Without the model size "
+         "only this envelope is checked.",
          "consensus",
          _peak("pretrain", lambda peak: peak < 2e-5 * (1 - REL_TOL) or peak > 3e-3 * (1 + REL_TOL),
                lambda f: f"peak {lr(f.peak)} is more than 3× outside every cited pretraining peak (6e-5 for 175B … 1e-3 for 70M)",
@@ -714,49 +756,68 @@ RULES: tuple[Rule, ...] = (
     # epochs
     Rule("E01", "many epochs for SFT", "info", "epochs",
          "profile full or lora and epochs > 3",
-         "SFT recipes use 1–3 epochs (Zephyr 1, Llama 2-Chat 2, Tülu 3 2, Alpaca 3; Alpaca 13B 5). practice.md R5.3, E01.",
+         "SFT recipes use 1–3 epochs: Zephyr 1 (huggingface/alignment-handbook "
+         "recipes/zephyr-7b-beta/sft/config_full.yaml), Llama 2-Chat 2 (arXiv:2307.09288 §3.1), Tülu 3 2 "
+         "(allenai/open-instruct scripts/train/tulu3/finetune_8b.sh), Alpaca 3, 13B 5 "
+         "(tatsu-lab/stanford_alpaca README.md).",
          "consensus", _epochs(("full", "lora"), "SFT recipes use 1–3 epochs")),
     Rule("E03", "many epochs for DPO", "info", "epochs",
          "profile dpo or dpo-lora and epochs > 3",
-         "DPO recipes use 1–3 epochs (Tülu 3 1, Zephyr 1, Tülu 2 3). practice.md R5.3, E03.",
+         "DPO recipes use 1–3 epochs: Tülu 3 1 (allenai/open-instruct scripts/train/tulu3/dpo_8b.sh), Zephyr "
+         "1 (huggingface/alignment-handbook recipes/zephyr-7b-beta/dpo/config_full.yaml), Tülu 2 3 (the "
+         "allenai/tulu-2-dpo-70b model card, 'Training hyperparameters').",
          "consensus", _epochs(("dpo", "dpo-lora"), "DPO recipes use 1–3 epochs")),
     # framework traps
     Rule("T01", "min_lr and min_lr_rate both set", "error", "framework",
          "cosine_with_min_lr / cosine_warmup_with_min_lr with both min_lr and min_lr_rate",
-         "transformers optimization.py raises ValueError (schedulers.md §1.3).", "framework", _t01),
+         "transformers 5.24.0 src/transformers/optimization.py get_cosine_with_min_lr_schedule_with_warmup "
+         "raises ValueError('Only one of min_lr or min_lr_rate should be set').", "framework", _t01),
     Rule("T02", "no floor for a min-LR scheduler", "error", "framework",
          "cosine_with_min_lr / cosine_warmup_with_min_lr with neither min_lr nor min_lr_rate",
-         "transformers optimization.py raises ValueError (schedulers.md §1.3); users.md #3 (LlamaFactory#7284).",
+         "transformers 5.24.0 src/transformers/optimization.py get_cosine_with_min_lr_schedule_with_warmup "
+         "raises ValueError('One of min_lr or min_lr_rate should be set through the `lr_scheduler_kwargs`'); "
+         "hiyouga/LLaMA-Factory#7284.",
          "framework", _t02),
     Rule("T03", "scheduler keyword the scheduler does not take", "error", "framework",
          "lr_scheduler_kwargs holds a key the scheduler does not accept (eta_min, min_lr_ratio on cosine_with_min_lr, ...)",
-         "get_scheduler forwards the kwargs, so an unknown key is a TypeError (schedulers.md §1.6, C); users.md #4, #5.",
+         "transformers 5.24.0 src/transformers/optimization.py get_scheduler passes lr_scheduler_kwargs to "
+         "the schedule function as keyword arguments, so a key it does not take is a TypeError; "
+         "hiyouga/LLaMA-Factory#5548, huggingface/open-muse#144.",
          "framework", _t03),
     Rule("T04", "number that PyYAML reads as text", "error", "framework",
          "a number written like 2e-6 (no dot) in YAML, or quoted; error where PyYAML/transformers reads it, warning "
          "for LLaMA-Factory (OmegaConf reads it as a float)",
-         "PyYAML follows YAML 1.1: '2e-6' is a string; transformers keeps strings in lr_scheduler_kwargs and fails "
-         "(schedulers.md §1.7, §3, C).",
+         "YAML 1.1, which PyYAML implements, reads a float only with a dot "
+         "(https://yaml.org/type/float.html): '2e-6' is a string; transformers keeps strings in "
+         "lr_scheduler_kwargs and transformers 5.24.0 src/transformers/optimization.py "
+         "get_cosine_with_min_lr_schedule_with_warmup fails on it; LLaMA-Factory reads YAML with OmegaConf, "
+         "which reads it as a float.",
          "framework", _t04),
     Rule("T05", "warmup_ratio key", "warning", "framework",
          "the config uses warmup_ratio",
-         "transformers 5.24 removed warmup_ratio; 5.0–5.8 map it to warmup_steps (schedulers.md §1.7, read in the "
-         "wheels); transformers#41326.",
+         "transformers 5.24.0 src/transformers/training_args.py: TrainingArguments has no warmup_ratio field, "
+         "so HfArgumentParser rejects the key; 5.0–5.8 mapped it to warmup_steps; "
+         "huggingface/transformers#41326.",
          "framework", _t05),
     Rule("T06", "DeepSpeed scheduler block overrides lr_scheduler_type", "error", "framework",
          "the config's deepspeed file has a \"scheduler\" block; error for WarmupLR (never decays), warning otherwise",
-         "HF creates a DummyScheduler and DeepSpeed's scheduler runs (schedulers.md §1.7, §4); users.md #6–#9 "
-         "(LlamaFactory#3100, LLaVA#1433, Qwen-VL#183).",
+         "transformers 5.24.0 src/transformers/integrations/deepspeed.py deepspeed_optim_sched: with a "
+         "\"scheduler\" block the Trainer creates accelerate's DummyScheduler and DeepSpeed's scheduler runs; "
+         "hiyouga/LLaMA-Factory#3100, haotian-liu/LLaVA#1433, QwenLM/Qwen-VL#183.",
          "framework", _t06),
     Rule("T07", "absolute floor with param groups of different LRs", "warning", "framework",
          "an absolute min_lr (or lr_end) and param groups whose LR differs from the peak (LoRA+, embedding LR, --group-lr)",
-         "transformers turns min_lr into min_lr / optimizer.defaults['lr'] and LambdaLR scales every group by the same "
-         "factor (schedulers.md §1.3, C).",
+         "transformers 5.24.0 src/transformers/optimization.py get_cosine_with_min_lr_schedule_with_warmup "
+         "turns min_lr into min_lr / optimizer.defaults['lr'], and torch.optim.lr_scheduler.LambdaLR (torch "
+         "2.13 torch/optim/lr_scheduler.py) scales every group's initial LR by the same factor.",
          "framework", _t07),
     Rule("T08", "update 0 at LR 0", "info", "framework",
          "the first update's LR is 0 (warmup from 0)",
-         "HF cosine_with_min_lr, linear, cosine and Axolotl/Megatron spend update 0 at LR 0; DeepSpeed spends two "
-         "(schedulers.md table A).",
+         "transformers 5.24.0 src/transformers/optimization.py: the warmup of "
+         "get_linear_schedule_with_warmup, get_cosine_schedule_with_warmup and "
+         "get_cosine_with_min_lr_schedule_with_warmup is current_step / num_warmup_steps, 0 at update 0 (as "
+         "in Axolotl and Megatron-LM); DeepSpeed 0.19.8 deepspeed/runtime/lr_schedules.py WarmupCosineLR "
+         "spends two updates at LR 0.",
          "framework", _t08),
 )
 
