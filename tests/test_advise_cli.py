@@ -339,11 +339,11 @@ def test_advise_imports_neither_torch_nor_matplotlib_unless_a_figure_is_asked(tm
     assert modules["matplotlib"] and not modules["torch"] and not modules["transformers"], modules
 
 
-def test_readme_example_is_the_real_output():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+def test_docs_example_is_the_real_output():
+    page = (Path(__file__).resolve().parent.parent / "docs" / "advise.md").read_text()
     command = "lrviz advise --lr 2e-4 --min-lr 1e-8 --profile lora --snippets llamafactory,cli"
-    block = readme.split(f"$ {command}\n", 1)[1].split("\n```", 1)[0]
-    result = invoke(command.split()[1:], 0, env={"COLUMNS": "116"})
+    block = page.split(f"$ {command}\n", 1)[1].split("\n```", 1)[0]
+    result = invoke(command.split()[1:], 0, env={"COLUMNS": "100"})
     actual = "\n".join(line.rstrip() for line in result.stdout.strip("\n").splitlines())
     assert actual == block.strip("\n")
 
