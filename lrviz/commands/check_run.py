@@ -224,7 +224,7 @@ def _schedule_table(report: Report) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("setting")
     table.add_column("value", justify="right")
-    table.add_column("determined by the log" if infer_mode else "from", style="dim")
+    table.add_column("determined by the log" if infer_mode else "from", style="dim", overflow="fold")
     ranges = report.inference.ranges if (infer_mode and report.inference) else {}
     provenance = model.spec.provenance if isinstance(model, HFModel) else {}
 
