@@ -36,8 +36,8 @@ class _NoTrailingSpaces:
         return len(text)
 
     def flush(self) -> None:
-        if self._pending:
-            self._stream.write(self._pending.rstrip(" "))
+        if self._pending:  # a line still open (printed with end=""): it may go on, so it is written as it is
+            self._stream.write(self._pending)
             self._pending = ""
         self._stream.flush()
 

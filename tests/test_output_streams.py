@@ -174,3 +174,17 @@ def test_verify_warnings_on_stderr_and_report_without_trailing_spaces(tmp_path):
     assert "warning:" not in result.stdout and "note:" not in result.stdout
     padded = [line for line in result.stdout.splitlines() if line != line.rstrip()]
     assert not padded, padded
+
+
+def test_report_console_strips_only_the_ends_of_lines():
+    import io
+
+    from lrviz.diagnostics import _NoTrailingSpaces
+
+    stream = io.StringIO()
+    out = _NoTrailingSpaces(stream)
+    out.write("a  b   \nc \x1b[0m\n")
+    out.write("open ")
+    out.flush()  # a line printed with end="" keeps its space: more may follow on it
+    out.write("line  \n")
+    assert stream.getvalue() == "a  b\nc\x1b[0m\nopen line\n"
