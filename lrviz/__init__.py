@@ -11,7 +11,9 @@ Names are imported lazily so that ``lrviz --help`` starts without numpy.
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
+from types import ModuleType
 from typing import Any
 
 _EXPORTS = {
@@ -50,3 +52,19 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'lrviz' has no attribute {name!r}")
+
+
+class _Package(ModuleType):
+    """lrviz itself. Importing the submodule ``lrviz.trajectory`` (or ``lrviz.resolve``) would bind it as the
+    package attribute of the same name, and ``from lrviz import trajectory`` would then give the module instead
+    of the function, depending on what happened to be imported first. The submodules stay in ``sys.modules``."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+for _shadowed in [name for name in _EXPORTS if isinstance(globals().get(name), ModuleType)]:
+    del globals()[_shadowed]

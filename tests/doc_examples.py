@@ -106,10 +106,10 @@ learning_rate: 1.0e-4
 lr_scheduler_type: cosine_with_min_lr
 lr_scheduler_kwargs:
   min_lr: 1.0e-5
-warmup_steps: 0.05
-per_device_train_batch_size: 4
-gradient_accumulation_steps: 2
-num_train_epochs: 2.0
+warmup_steps: 0.1
+per_device_train_batch_size: 1
+gradient_accumulation_steps: 8
+num_train_epochs: 3.0
 """
 
 DS_CONFIG = {"train_micro_batch_size_per_gpu": "auto", "optimizer": {"type": "AdamW", "params": {"lr": 2e-4}},

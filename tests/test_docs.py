@@ -161,6 +161,20 @@ def _assert_shows_real_output(example: Example, result) -> None:
     assert not missing, f"{example.name} shows lines the command does not print:\n" + "\n".join(missing)
 
 
+def test_python_api_example_runs_and_its_comments_are_true(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_fixtures(tmp_path)
+    code = re.search(r"```python\n(.*?)```", (DOCS / "api.md").read_text(), flags=re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "docs/api.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    from lrviz import key_points
+
+    comments = dict(re.findall(r"^(\S.*?)\s+# (.*)$", code, flags=re.M))
+    assert str(key_points(namespace["ScheduleSpec"](scheduler="cosine_with_min_lr", peak_lr=2e-4, total_steps=1000,
+               warmup_steps=30, scheduler_kwargs={"min_lr": 2e-6})).peak_step) == comments["key_points(spec).peak_step"]
+    assert str(namespace["spec"].provenance["warmup_steps"]) == comments['spec.provenance["warmup_steps"]']
+
+
 def test_console_blocks_that_elide_nothing_are_the_whole_output(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_fixtures(tmp_path)
@@ -175,3 +189,18 @@ def test_bare_lrviz_shows_help_and_exits_0():
     assert result.exit_code == 0, result.output + result.stderr
     assert "Usage: lrviz" in result.stdout and "plot" in result.stdout
     assert result.stderr == ""
+
+
+def test_documented_api_names_are_the_functions_whatever_was_imported_before():
+    """`from lrviz import trajectory, resolve` gave the submodules once anything had imported them (docs/api.md
+    failed with "'module' object is not callable")."""
+    import subprocess
+    import sys
+
+    code = ("import lrviz.trajectory, lrviz.resolve\n"
+            "from lrviz import trajectory, resolve\n"
+            "import lrviz\n"
+            "assert callable(trajectory) and callable(resolve) and callable(lrviz.trajectory), (trajectory, resolve)\n"
+            "from lrviz.trajectory import envelope\n")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert completed.returncode == 0, completed.stderr
