@@ -317,7 +317,13 @@ def plot(output: str | None, fmt: str | None, no_file: bool, log: bool, compare:
               help="Write a report figure (.png .svg .pdf): predicted vs realized LR, their difference, the loss.")
 @click.option("--stepping", type=click.Choice(["trainer", "per-micro-batch", "before-optimizer"]), default="trainer",
               hidden=True, help="Testing only: step the scheduler wrongly on purpose to see a mismatch reported.")
-def verify(device: str, seed: int, dtype: str, output: str | None, stepping: str, as_json: bool, **params: Any) -> None:
+@click.option("--model", metavar="DIR", help="With a Trainer --config: a local Hugging Face model folder to train "
+                                             "(never downloaded).  [default: a tiny Llama built in code]")
+@click.option("--full", is_flag=True, help="Run the configured length instead of compressing it to --steps.")
+@click.option("--require-framework", is_flag=True,
+              help="Exit 3 unless the framework's own scheduler object drove the optimizer (not lrviz's formula).")
+def verify(device: str, seed: int, dtype: str, output: str | None, stepping: str, as_json: bool, model: str | None,
+           full: bool, require_framework: bool, **params: Any) -> None:
     """Train a tiny GPT briefly with your schedule's real scheduler object and check the LR of every update.
 
     The framework's own scheduler (transformers.get_scheduler for --framework hf) drives a torch AdamW with
@@ -337,12 +343,10 @@ def verify(device: str, seed: int, dtype: str, output: str | None, stepping: str
       lrviz verify --device cpu --grad-accum 4 --steps 200 --json > verify.json
       torchrun --nproc_per_node 2 -m lrviz verify --device cpu
     """
-    from .commands.verify import run_verify_command, verify_inputs
+    from .commands.verify import verify_main
 
-    steps = params["steps"]
-    spec, batch_size, grad_accum = verify_inputs(params, build_curves)
-    sys.exit(run_verify_command(spec, steps=steps, device=device, dtype=dtype, seed=seed, batch_size=batch_size,
-                                grad_accum=grad_accum, stepping=stepping, output=output, as_json=as_json))
+    sys.exit(verify_main(params, device=device, seed=seed, dtype=dtype, output=output, stepping=stepping,
+                         as_json=as_json, model=model, full=full, require_framework=require_framework))
 
 
 _VERIFY_HELP = {  # in verify these options shape the verify run itself

@@ -1,0 +1,480 @@
+"""``lrviz verify --config``: the real ``transformers.Trainer.train()`` with the user's training arguments.
+
+The config (HF TrainingArguments JSON/YAML, LLaMA-Factory YAML, Axolotl YAML) becomes ``TrainingArguments`` as its
+framework builds them (``training_arguments``); the Trainer trains a tiny causal LM built in code (or ``--model DIR``,
+a local folder) on a synthetic dataset of ``--dataset-size`` examples, in a temporary output folder with saving
+and reporting off. A callback records the LR of every param group at every optimizer step (``on_pre_optimizer_step``,
+just before ``optimizer.step()``), with the scheduler's own index; the comparison with the pipeline's prediction
+is ``report.check_groups``. Which object drives the optimizer is the Trainer's own choice, except where the
+framework's scheduler is not installed (Axolotl's cosine variants): then a labelled stand-in does, and the verdict
+says the framework was not tested.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, EnvironmentUnavailable, SpecError
+from ..schedules import factors
+from ..spec import ScheduleSpec
+from .compress import Compression, compress
+from .report import Health, RankAgreement, VerifyReport, check_groups
+from .schedulers import KIND_FRAMEWORK, KIND_LRVIZ, Implementation
+
+# Optimizers whose packages are part of torch: the LR the Trainer sets does not depend on the optimizer class,
+# so an optimizer this machine cannot build (bitsandbytes, apex, ...) is replaced by adamw_torch, with a note.
+BUILT_IN_OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "adafactor", "sgd", "adagrad", "rmsprop", "adamw_torch_4bit")
+# Keys set for every verify run: a temporary folder, no checkpoints, no reporting, a log line per update.
+RUN_OVERRIDES: dict[str, Any] = {
+    "save_strategy": "no", "report_to": [], "logging_steps": 1, "logging_strategy": "steps", "disable_tqdm": True,
+    "push_to_hub": False, "eval_strategy": "no", "load_best_model_at_end": False, "dataloader_num_workers": 0,
+    "torch_compile": False, "resume_from_checkpoint": None,
+}
+# Keys of a LLaMA-Factory / HF config that only the launcher reads, never TrainingArguments (not worth a note).
+FLOOR_KEYS = ("min_lr", "min_lr_rate", "warmup_lr_rate")
+DEFAULT_CONTEXT = 16
+TINY_VOCAB = 32
+
+
+@dataclass
+class TrainerPlan:
+    """The TrainingArguments keywords for the verify run, and what was changed on the way."""
+
+    framework: str  # "HF TrainingArguments", "LLaMA-Factory", "Axolotl"
+    arguments: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # keys of the file that are not TrainingArguments fields
+
+
+def _fields() -> set[str]:
+    import transformers
+
+    return {f.name for f in dataclasses.fields(transformers.TrainingArguments)}
+
+
+def _flavor_label(config: Any) -> str:
+    from ..readers.axolotl import AxolotlFile
+
+    if isinstance(config, AxolotlFile):
+        return "Axolotl"
+    return "LLaMA-Factory" if getattr(config, "flavor", "hf") == "llamafactory" else "HF TrainingArguments"
+
+
+def is_trainer_config(config: Any) -> bool:
+    """HF TrainingArguments, LLaMA-Factory and Axolotl configs train with transformers.Trainer."""
+    from ..configs import ConfigFile
+    from ..readers.axolotl import AxolotlFile
+
+    return isinstance(config, (ConfigFile, AxolotlFile))
+
+
+def file_max_steps(config: Any) -> int | None:
+    """The file's own ``max_steps`` (> 0), if it gives one."""
+    values = getattr(config, "values", {}) or {}
+    value = values.get("max_steps")
+    value = getattr(value, "value", value)
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
+
+
+def plan_arguments(config: Any, spec: ScheduleSpec) -> TrainerPlan:
+    """TrainingArguments keywords for ``config`` as its framework builds them (before lrviz's run overrides).
+
+    HF and LLaMA-Factory: the file's keys that are TrainingArguments fields (LLaMA-Factory's own keys stay with
+    it), with the schedule values as the pipeline read them; a schedule key the installed transformers no longer
+    has (``warmup_ratio`` in 5.x) is passed on, so that TrainingArguments refuses it as the launch would.
+    Axolotl: ``core/builders`` maps ``lr_scheduler`` → ``lr_scheduler_type``, ``micro_batch_size`` →
+    ``per_device_train_batch_size``, ``num_epochs`` → ``num_train_epochs``, and passes its own ``max_steps`` and
+    warmup count (lrviz's Axolotl arithmetic: ``spec.total_steps``, ``spec.warmup_steps``).
+    """
+    from ..configs import SCHEDULE_KEYS
+    from ..readers.axolotl import AxolotlFile
+
+    fields = _fields()
+    label = _flavor_label(config)
+    if isinstance(config, AxolotlFile):
+        raw = dict(config.values)
+        arguments: dict[str, Any] = {
+            "learning_rate": spec.peak_lr,
+            "lr_scheduler_type": "cosine" if spec.scheduler == "cosine" else spec.scheduler,
+            "max_steps": spec.total_steps,
+            "warmup_steps": spec.warmup_steps,
+            "per_device_train_batch_size": int(raw.get("micro_batch_size") or 1),
+            "gradient_accumulation_steps": int(raw.get("gradient_accumulation_steps") or 1),
+            "num_train_epochs": float(raw.get("num_epochs") or 1),
+        }
+        kwargs = raw.get("lr_scheduler_kwargs")
+        if spec.scheduler != "cosine" and isinstance(kwargs, dict) and kwargs:
+            arguments["lr_scheduler_kwargs"] = dict(kwargs)
+        for key in ("weight_decay", "max_grad_norm", "adam_beta1", "adam_beta2", "adam_epsilon", "seed"):
+            if key in raw and key in fields:
+                arguments[key] = raw[key]
+        return TrainerPlan(label, arguments)
+    raw = dict(config.raw)
+    for key in FLOOR_KEYS:
+        if key in raw and key not in fields:
+            where = "LLaMA-Factory's argument parser" if label == "LLaMA-Factory" else "TrainingArguments"
+            raise ConfigError(f"--config {config.path}: {key} at the top level is refused by {where} (not an argument); "
+                              f"put it in lr_scheduler_kwargs: {{\"{key}\": {raw[key]}}}")
+    arguments = {key: value for key, value in raw.items() if key in fields}
+    for key, value in config.values.items():  # the schedule values as the pipeline read them (2e-6 as a number)
+        if key in fields:
+            arguments[key] = value.value
+    if config.scheduler_kwargs:
+        arguments["lr_scheduler_kwargs"] = {key: value.value for key, value in config.scheduler_kwargs.items()}
+    stale = [key for key in raw if key in SCHEDULE_KEYS and key not in fields]
+    for key in stale:
+        arguments[key] = raw[key]  # TrainingArguments refuses it below, with its own message
+    ignored = sorted(key for key in raw if key not in fields and key not in stale)
+    return TrainerPlan(label, arguments, ignored=ignored)
+
+
+def compressed_arguments(plan: TrainerPlan, compressed: ScheduleSpec, compression: Compression) -> None:
+    """Shorten the run to ``compressed``: ``max_steps`` and the warmup count, and the kwargs lengths it scaled."""
+    plan.arguments["max_steps"] = compressed.total_steps
+    plan.arguments["warmup_steps"] = compressed.warmup_steps
+    if compression.scaled:
+        kwargs = dict(plan.arguments.get("lr_scheduler_kwargs") or {})
+        for key in compression.scaled:
+            kwargs[key] = compressed.scheduler_kwargs[key]
+        plan.arguments["lr_scheduler_kwargs"] = kwargs
+
+
+def build_training_arguments(plan: TrainerPlan, output_dir: str, device: str, dtype: str) -> Any:
+    """``TrainingArguments(**keywords)``; a refusal is bad input (exit 2) with transformers' own reason."""
+    import transformers
+
+    arguments = dict(plan.arguments)
+    arguments.pop("output_dir", None)
+    for key in ("deepspeed", "fsdp", "fsdp_config", "hub_model_id", "logging_dir", "run_name"):
+        arguments.pop(key, None)
+    optim = str(arguments.get("optim", "adamw_torch"))
+    if optim not in BUILT_IN_OPTIMIZERS:
+        plan.notes.append(f"optim {optim} is replaced by adamw_torch for the verify run (the Trainer sets the LR of "
+                          "every param group the same way for any optimizer)")
+        arguments["optim"] = "adamw_torch"
+    if device == "cpu":
+        arguments["use_cpu"] = True
+        if arguments.get("bf16") or arguments.get("fp16"):
+            plan.notes.append("bf16/fp16 of the config are off on cpu; the schedule does not depend on them")
+        arguments["bf16"] = arguments["fp16"] = False
+    if dtype in ("bf16", "fp16"):
+        arguments["bf16"], arguments["fp16"] = dtype == "bf16", dtype == "fp16"
+    elif dtype == "fp32":
+        arguments["bf16"] = arguments["fp16"] = False
+    if os.environ.get("WORLD_SIZE", "1") != "1" and device == "cpu":
+        arguments.setdefault("ddp_backend", "gloo")
+    arguments.update(RUN_OVERRIDES)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            args = transformers.TrainingArguments(output_dir=output_dir, **arguments)
+    except (TypeError, ValueError) as error:
+        reason = " ".join(str(error).split())
+        raise ConfigError(f"transformers {transformers.__version__} refuses these training arguments: {reason}") from None
+    plan.notes.extend(sorted({" ".join(str(w.message).split()) for w in caught if "deprecated" not in str(w.message)}))
+    return args
+
+
+def tiny_causal_lm(seed: int) -> tuple[Any, str]:
+    """A tiny Llama (2 layers, width 32, vocabulary 32), built in code: no download."""
+    import transformers
+
+    torch.manual_seed(seed)
+    config = transformers.LlamaConfig(vocab_size=TINY_VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64)
+    model = transformers.LlamaForCausalLM(config)
+    return model, f"LlamaForCausalLM built in code: 2 layers, width 32, vocabulary {TINY_VOCAB}"
+
+
+def local_model(path: str) -> tuple[Any, str]:
+    """A Hugging Face model folder on this machine; anything else is bad input (exit 2). Never downloads."""
+    import transformers
+
+    if not os.path.isdir(path) or not os.path.isfile(os.path.join(path, "config.json")):
+        raise ConfigError(f"--model {path}: not a Hugging Face model folder (it needs a config.json and the weights); "
+                          "give a local folder saved with save_pretrained, or leave --model out for the built-in tiny model")
+    try:
+        model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError, KeyError) as error:
+        reason = " ".join(str(error).split())
+        raise ConfigError(f"--model {path}: transformers cannot load it as a causal LM ({reason[:300]})") from None
+    return model, f"{type(model).__name__} from {path}"
+
+
+class SyntheticSet(torch.utils.data.Dataset):
+    """``size`` arithmetic token sequences (``lrviz.verify.data``), as input_ids and labels."""
+
+    def __init__(self, size: int, vocab_size: int, seed: int) -> None:
+        from . import data
+
+        generator = torch.Generator().manual_seed(seed + 1)
+        self.tokens = data.sequences(size, data.FINETUNE_STRIDES, vocab_size=vocab_size, length=DEFAULT_CONTEXT,
+                                     generator=generator)
+        self.served: list[int] = []  # the indices this process's dataloader fetched, in order
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        self.served.append(int(index))
+        return {"input_ids": self.tokens[index], "labels": self.tokens[index]}
+
+
+def _recorder_class() -> type:
+    import transformers
+
+    class LrRecorder(transformers.TrainerCallback):
+        """Every param group's LR just before each ``optimizer.step()``, the scheduler's index, loss and grad norm."""
+
+        def __init__(self) -> None:
+            self.rows: list[list[float]] = []
+            self.index: list[int] = []
+            self.initial: list[float] = []
+            self.loss: dict[int, float] = {}
+            self.grad_norm: dict[int, float] = {}
+            self.scheduler: Any = None
+            self.first_step = 0
+
+        def on_train_begin(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
+            self.scheduler = lr_scheduler
+            self.first_step = state.global_step
+            self.initial = [float(group.get("initial_lr", group["lr"])) for group in optimizer.param_groups]
+
+        def on_pre_optimizer_step(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
+            self.rows.append([float(group["lr"]) for group in optimizer.param_groups])
+            self.index.append(scheduler_index(lr_scheduler))
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                self.loss[state.global_step] = float(logs["loss"])
+            if logs and logs.get("grad_norm") is not None:
+                self.grad_norm[state.global_step] = float(logs["grad_norm"])
+
+    return LrRecorder
+
+
+def scheduler_index(scheduler: Any) -> int:
+    """How many times the scheduler has been stepped (torch ``last_epoch``, DeepSpeed ``last_batch_iteration``)."""
+    inner = getattr(scheduler, "scheduler", None)  # accelerate's AcceleratedScheduler wraps the real one
+    for candidate in (scheduler, inner):
+        for attribute in ("last_epoch", "last_batch_iteration"):
+            value = getattr(candidate, attribute, None)
+            if isinstance(value, int):
+                return value + (1 if attribute == "last_batch_iteration" else 0)
+    return -1
+
+
+def _stand_in_trainer(base: type, spec: ScheduleSpec, why: str) -> type:
+    """A Trainer subclass whose scheduler is torch's LambdaLR over lrviz's formula (where the framework's own
+    scheduler is not installed); everything else is the base Trainer's."""
+
+    class StandInSchedulerTrainer(base):  # type: ignore[misc, valid-type]
+        def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
+            if self.lr_scheduler is None:
+                target = optimizer if optimizer is not None else self.optimizer
+
+                def factor(step: int) -> float:
+                    return float(factors(spec, np.array([step], dtype=np.float64))[0])
+
+                self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(target, factor)
+                self._created_lr_scheduler = True
+            return self.lr_scheduler
+
+    StandInSchedulerTrainer.__doc__ = why
+    return StandInSchedulerTrainer
+
+
+def needs_stand_in(spec: ScheduleSpec) -> str | None:
+    """Why the framework's own scheduler cannot drive this run here (None: it can)."""
+    if spec.framework == "axolotl":
+        from ..frameworks.axolotl import route
+
+        if route(spec) != "cosine":
+            try:
+                import axolotl  # noqa: F401
+            except ImportError:
+                return ("axolotl is not installed, so its own cosine scheduler (cosine_min_lr_ratio) cannot be built: "
+                        "LambdaLR over lrviz's formula drives the optimizer inside the real Trainer")
+            return ("lrviz does not build Axolotl's own trainer: LambdaLR over lrviz's formula drives the optimizer "
+                    "inside the real transformers Trainer")
+    if spec.framework not in ("hf", "axolotl"):
+        return f"the {spec.framework} scheduler is not a transformers scheduler: LambdaLR over lrviz's formula drives it"
+    return None
+
+
+@dataclass(frozen=True)
+class TrainerOptions:
+    """How to run the real Trainer."""
+
+    steps: int = 100
+    full: bool = False
+    device: str = "cpu"
+    dtype: str = "auto"
+    seed: int = 0
+    model: str | None = None
+    dataset_size: int = 256
+
+
+def run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions) -> VerifyReport:
+    """Train with the real Trainer and compare every group's LR at every optimizer step with ``spec``."""
+    import accelerate
+    import transformers
+
+    from . import device as devices
+
+    wall_start = time.perf_counter()
+    picked = devices.pick_device(options.device, int(os.environ.get("LOCAL_RANK", "0")))
+    dtype = devices.pick_dtype(options.dtype, picked)
+    verified, compression = (spec, None) if options.full else compress(spec, options.steps)
+    plan = plan_arguments(config, spec)
+    if compression is not None:
+        compressed_arguments(plan, verified, compression)
+    why = needs_stand_in(verified)
+    threads = torch.get_num_threads()
+    if picked.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        with tempfile.TemporaryDirectory(prefix="lrviz-verify-") as output_dir:
+            args = build_training_arguments(plan, output_dir, picked.type, dtype)
+            model, model_text = local_model(options.model) if options.model else tiny_causal_lm(options.seed)
+            vocab = int(getattr(model.config, "vocab_size", TINY_VOCAB))
+            dataset = SyntheticSet(options.dataset_size, min(vocab, TINY_VOCAB), options.seed)
+            trainer_class: type = transformers.Trainer
+            if why:
+                trainer_class = _stand_in_trainer(transformers.Trainer, verified, why)
+            recorder = _recorder_class()()
+            trainer = trainer_class(model=model, args=args, train_dataset=dataset, callbacks=[recorder])
+            trainer.remove_callback(transformers.PrinterCallback)  # the report, not the log lines, goes to stdout
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                started = time.perf_counter()
+                trainer.train()
+                seconds = time.perf_counter() - started
+            state = trainer.state
+            scheduler = trainer.lr_scheduler
+            world = args.world_size
+            rank = args.process_index
+            first_epoch = -(-len(dataset) // world)  # what one rank fetches in its first epoch
+            mine = {"realized": recorder.rows, "index": recorder.index, "updates": state.global_step,
+                    "max_steps": state.max_steps, "rank": rank, "shard": dataset.served[:first_epoch]}
+            everyone = _gather(mine, world)
+    finally:
+        torch.set_num_threads(threads)
+    realized = np.array(recorder.rows, dtype=np.float64).reshape(-1, len(recorder.initial) or 1)
+    names = [f"group {i} (weight_decay {g.get('weight_decay', 0):g})" for i, g in enumerate(trainer.optimizer.param_groups)]
+    inner = getattr(scheduler, "scheduler", scheduler)
+    if why:
+        implementation = Implementation(KIND_LRVIZ, "torch.optim.lr_scheduler.LambdaLR(optimizer, lrviz factor) inside "
+                                        f"{trainer_class.__name__}(transformers.Trainer)", "LambdaLR", torch.__version__, why)
+    else:
+        implementation = Implementation(
+            KIND_FRAMEWORK, f"transformers.Trainer.create_scheduler → get_scheduler({verified.scheduler!r}, ...)",
+            type(inner).__name__, transformers.__version__)
+    loss = np.array([recorder.loss.get(step, np.nan) for step in range(recorder.first_step + 1, state.global_step + 1)])
+    norms = np.array([recorder.grad_norm.get(step, np.nan) for step in range(recorder.first_step + 1, state.global_step + 1)])
+    ranks = None
+    if world > 1:
+        reference = everyone[0]["realized"]
+        disagreeing = next((i for i, r in enumerate(everyone) if r["realized"] != reference), None)
+        ranks = RankAgreement(world_size=world, backend=str(getattr(args, "ddp_backend", None) or "gloo"),
+                              same_lrs=disagreeing is None, first_disagreeing_rank=disagreeing,
+                              updates_per_rank=[r["updates"] for r in everyone],
+                              sequences_per_rank=[len(set(r["shard"])) for r in everyone],
+                              shards_disjoint=_disjoint([set(r["shard"]) for r in everyone], len(dataset)),
+                              dataset_size=len(dataset), expected_updates=verified.total_steps,
+                              arithmetic=_arithmetic(verified))
+    batch, accumulation = args.per_device_train_batch_size, args.gradient_accumulation_steps
+    notes = ([why] if why else []) + plan.notes + sorted({" ".join(str(w.message).split()) for w in caught
+                                                          if "lr_scheduler.step()" in str(w.message)})
+    if plan.ignored:
+        shown = ", ".join(plan.ignored[:8]) + (", ..." if len(plan.ignored) > 8 else "")
+        notes.append(f"{len(plan.ignored)} key(s) of the file are not TrainingArguments fields; {plan.framework} reads "
+                     f"them itself and they do not reach the Trainer: {shown}")
+    return VerifyReport(
+        configured=spec,
+        spec=verified,
+        compression=compression,
+        implementation=implementation.to_dict(),
+        stepping="trainer",
+        groups=check_groups(verified, names, recorder.initial, realized),
+        scheduler_index=np.array(recorder.index, dtype=np.int64),
+        health=Health(loss=loss, grad_norm=norms, max_grad_norm=float(args.max_grad_norm), judge_loss=False),
+        updates=state.global_step - recorder.first_step,
+        skipped=0,
+        training={
+            "runner": "transformers.Trainer.train()",
+            "trainer_class": trainer_class.__name__ if not why else f"{trainer_class.__name__}(transformers.Trainer)",
+            "transformers": transformers.__version__,
+            "accelerate": accelerate.__version__,
+            "config_framework": plan.framework,
+            "model": model_text,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "dataset_size": len(dataset),
+            "batch_size": batch,
+            "grad_accum": accumulation,
+            "world_size": world,
+            "global_batch": batch * accumulation * world,
+            "trainer_max_steps": state.max_steps,
+            "expected_updates": verified.total_steps,
+            "step_arithmetic": _arithmetic(verified),
+            "training_arguments": {k: _plain(getattr(args, k)) for k in (
+                "learning_rate", "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "max_steps",
+                "num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps",
+                "dataloader_drop_last", "max_grad_norm", "optim", "bf16", "fp16")},
+            "param_groups": [{"name": n, "initial_lr": lr} for n, lr in zip(names, recorder.initial)],
+            "seed": options.seed,
+            "ranks": [{"rank": r["rank"], "updates": r["updates"], "max_steps": r["max_steps"],
+                       "scheduler_index": r["index"]} for r in everyone] if world > 1 else None,
+        },
+        device={**devices.describe(devices.Runtime(device=picked, dtype=dtype)), "peak_memory_bytes": None,
+                "peak_memory_kind": "not measured"},
+        speed={"fine_tune_seconds": seconds, "updates_per_second": state.global_step / seconds if seconds else None,
+               "micro_batches_per_second": None, "sequences_per_second": None,
+               "wall_seconds": time.perf_counter() - wall_start},
+        ranks=ranks,
+        notes=notes,
+    )
+
+
+def _plain(value: Any) -> Any:
+    value = getattr(value, "value", value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def _arithmetic(spec: ScheduleSpec) -> str:
+    source = spec.provenance.get("total_steps")
+    if source is None:
+        return f"total = {spec.total_steps}"
+    return source.detail or str(source)
+
+
+def _disjoint(shards: list[set[int]], size: int) -> bool:
+    return all(a.isdisjoint(b) for i, a in enumerate(shards) for b in shards[i + 1:]) and set().union(*shards) == set(range(size))
+
+
+def _gather(mine: dict[str, Any], world: int) -> list[dict[str, Any]]:
+    if world <= 1:
+        return [mine]
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        raise EnvironmentUnavailable("the Trainer ran with several processes but torch.distributed is not initialised")
+    everyone: list[Any] = [None] * world
+    dist.all_gather_object(everyone, mine)
+    return everyone
+
+
+__all__ = ["TrainerOptions", "plan_arguments", "run_trainer_verify", "scheduler_index", "SpecError"]
