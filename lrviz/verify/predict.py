@@ -62,3 +62,16 @@ def predict_from_trainer(args: Any, max_steps: int) -> ScheduleSpec:
             run = TrainerRun(peak=float(args.learning_rate), total=int(max_steps), warmup=warmup)
             return deepspeed_spec(Options(framework="deepspeed"), ds, run)
     return effective_spec(options, None)
+
+
+_OPTION_NAMES = ("lr", "min_lr", "min_lr_rate", "scheduler", "framework", "steps", "dataset_size", "batch_size",
+                 "grad_accum", "gpus", "epochs", "drop_last", "warmup_ratio", "warmup_steps", "num_cycles",
+                 "scheduler_kwargs", "framework_version")
+
+
+def config_params(path: str, *, flavor: str = "auto", **flags: Any) -> dict[str, Any]:
+    """The options ``lrviz plot --config PATH --flag value ...`` would parse into (every other option unset)."""
+    unknown = set(flags) - set(_OPTION_NAMES)
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    return {"configs": (str(path),), "config_flavor": flavor, **{name: flags.get(name) for name in _OPTION_NAMES}}

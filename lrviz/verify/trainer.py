@@ -247,7 +247,9 @@ def _recorder_class() -> type:
         def on_train_begin(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
             self.scheduler = lr_scheduler
             self.first_step = state.global_step
-            self.initial = [float(group.get("initial_lr", group["lr"])) for group in optimizer.param_groups]
+            from ..integrations.guard import initial_lrs
+
+            self.initial = initial_lrs(optimizer, float(args.learning_rate))
 
         def on_pre_optimizer_step(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
             self.rows.append([float(group["lr"]) for group in optimizer.param_groups])
