@@ -140,18 +140,18 @@ def _trainer_verify(params: dict[str, Any], config: Any, *, device: str, seed: i
         params["gpus"] = world
     dataset_size = params["dataset_size"] or DEFAULT_TRAINER_DATASET
     steps = params["steps"] or DEFAULT_STEPS
+    params["steps"] = None  # --steps is the length of the verify run; the configured length is the Trainer's
     if file_max_steps(config) is None:
-        params["steps"] = None  # the run length comes from the dataset, as in the Trainer
-        params["dataset_size"] = dataset_size
+        params["dataset_size"] = dataset_size  # the run length comes from the dataset, as in the Trainer
     spec = predict_from_config(params)
     main_rank = int(os.environ.get("RANK", "0")) == 0
-    errors = Console(stderr=True, highlight=False)
-    if main_rank:
-        for note in spec.notes:
-            errors.print(f"[yellow]warning:[/] {note}", soft_wrap=True)
     report = run_trainer_verify(spec, config, TrainerOptions(steps=steps, full=full, device=device, dtype=dtype,
                                                              seed=seed, model=model,
                                                              dataset_size=dataset_size))
+    if main_rank:  # after the run: arguments the Trainer refuses are one line of error, nothing else
+        errors = Console(stderr=True, highlight=False)
+        for note in spec.notes:
+            errors.print(f"[yellow]warning:[/] {note}", soft_wrap=True)
     return _finish(report, output=output, as_json=as_json, require_framework=require_framework, main_rank=main_rank)
 
 

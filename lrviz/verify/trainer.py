@@ -101,7 +101,11 @@ def plan_arguments(config: Any, spec: ScheduleSpec) -> TrainerPlan:
     fields = _fields()
     label = _flavor_label(config)
     if isinstance(config, AxolotlFile):
-        raw = dict(config.values)
+        import yaml
+
+        with open(config.path, encoding="utf-8") as handle:
+            whole = yaml.safe_load(handle) or {}  # as Axolotl reads it; the reader kept only the schedule keys
+        raw = {**whole, **config.values}
         arguments: dict[str, Any] = {
             "learning_rate": spec.peak_lr,
             "lr_scheduler_type": "cosine" if spec.scheduler == "cosine" else spec.scheduler,
@@ -114,8 +118,10 @@ def plan_arguments(config: Any, spec: ScheduleSpec) -> TrainerPlan:
         kwargs = raw.get("lr_scheduler_kwargs")
         if spec.scheduler != "cosine" and isinstance(kwargs, dict) and kwargs:
             arguments["lr_scheduler_kwargs"] = dict(kwargs)
-        for key in ("weight_decay", "max_grad_norm", "adam_beta1", "adam_beta2", "adam_epsilon", "seed"):
-            if key in raw and key in fields:
+        if raw.get("optimizer"):
+            arguments["optim"] = raw["optimizer"]  # core/builders: training_arguments_kwargs["optim"] = cfg.optimizer
+        for key in ("weight_decay", "max_grad_norm", "adam_beta1", "adam_beta2", "adam_epsilon", "seed", "bf16", "fp16"):
+            if raw.get(key) is not None and key in fields:
                 arguments[key] = raw[key]
         return TrainerPlan(label, arguments)
     raw = dict(config.raw)
@@ -327,7 +333,17 @@ class TrainerOptions:
 
 
 def run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions) -> VerifyReport:
-    """Train with the real Trainer and compare every group's LR at every optimizer step with ``spec``."""
+    """Train with the real Trainer and compare every group's LR at every optimizer step with ``spec``.
+
+    What the Trainer, accelerate and DeepSpeed print while it runs goes to stderr: stdout is the report's."""
+    import contextlib
+    import sys
+
+    with contextlib.redirect_stdout(sys.stderr):
+        return _run_trainer_verify(spec, config, options)
+
+
+def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions) -> VerifyReport:
     import accelerate
     import transformers
 
