@@ -274,8 +274,11 @@ def print_report(console: Console, report: Any) -> None:
     if report.compression is not None:
         setup.add_row("compressed", report.compression.sentence())
     implementation = report.implementation
-    if implementation["kind"] == "framework":
+    if implementation["kind"] == "framework" and implementation["source"].startswith("transformers."):
         built = f"transformers {implementation['version']} get_scheduler({spec.scheduler!r}, ...)"
+    elif implementation["kind"] == "framework":
+        package = implementation["source"].split(".")[0]
+        built = f"{package} {implementation['version']} {implementation['source']}"
     else:
         built = f"torch {implementation['version']} {implementation['source'].removeprefix('torch.optim.lr_scheduler.')}"
     setup.add_row("scheduler", f"{built} → {implementation['class']} drives the optimizer")

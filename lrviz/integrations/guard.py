@@ -38,7 +38,7 @@ ON_MISMATCH = ("warn", "stop")
 
 
 def _scheduler_index(scheduler: Any) -> int:
-    from ..verify.trainer import scheduler_index
+    from ..verify.schedulers import scheduler_index
 
     return scheduler_index(scheduler)
 

@@ -28,7 +28,7 @@ from ..schedules import factors
 from ..spec import ScheduleSpec
 from .compress import Compression, compress
 from .report import Health, RankAgreement, VerifyReport, check_groups
-from .schedulers import KIND_FRAMEWORK, KIND_LRVIZ, Implementation
+from .schedulers import KIND_FRAMEWORK, KIND_LRVIZ, Implementation, scheduler_index
 
 # Optimizers whose packages are part of torch: the LR the Trainer sets does not depend on the optimizer class,
 # so an optimizer this machine cannot build (bitsandbytes, apex, ...) is replaced by adamw_torch, with a note.
@@ -268,17 +268,6 @@ def _recorder_class() -> type:
                 self.grad_norm[state.global_step] = float(logs["grad_norm"])
 
     return LrRecorder
-
-
-def scheduler_index(scheduler: Any) -> int:
-    """How many times the scheduler has been stepped (torch ``last_epoch``, DeepSpeed ``last_batch_iteration``)."""
-    inner = getattr(scheduler, "scheduler", None)  # accelerate's AcceleratedScheduler wraps the real one
-    for candidate in (scheduler, inner):
-        for attribute in ("last_epoch", "last_batch_iteration"):
-            value = getattr(candidate, attribute, None)
-            if isinstance(value, int):
-                return value + (1 if attribute == "last_batch_iteration" else 0)
-    return -1
 
 
 def _stand_in_trainer(base: type, spec: ScheduleSpec, why: str) -> type:
