@@ -278,3 +278,36 @@ def test_missing_model_path_is_checked_before_training(tmp_path):
     config.write_text(LLAMAFACTORY)
     result = invoke(["verify", "--device", "cpu", "--config", config, "--model", Path("/nonexistent/model")], exit_code=2)
     assert "--model /nonexistent/model" in result.stderr
+
+
+def test_a_deepspeed_scheduler_block_runs_deepspeeds_own_class_in_the_trainer(tmp_path):
+    """The LLaMA-Factory config names a DeepSpeed JSON with a WarmupDecayLR block ("auto" values): that class, not
+    the config's cosine_with_min_lr, drives the optimizer; without a GPU the engine is not used, and the report says so."""
+    lr_schedules = pytest.importorskip("deepspeed.runtime.lr_schedules")
+    (tmp_path / "ds.json").write_text(json.dumps({
+        "zero_optimization": {"stage": 2},
+        "scheduler": {"type": "WarmupDecayLR", "params": {"warmup_min_lr": "auto", "warmup_max_lr": "auto",
+                                                          "warmup_num_steps": "auto", "total_num_steps": "auto"}}}))
+    config = tmp_path / "lf.yaml"
+    config.write_text("stage: sft\nfinetuning_type: full\nper_device_train_batch_size: 2\ngradient_accumulation_steps: 2\n"
+                      "learning_rate: 1.0e-4\nnum_train_epochs: 2.0\nlr_scheduler_type: cosine_with_min_lr\n"
+                      "lr_scheduler_kwargs:\n  min_lr_rate: 0.1\nwarmup_steps: 3\ndeepspeed: ds.json\n")
+    report = strict_json(invoke(["verify", "--device", "cpu", "--config", config, "--dataset-size", "40", "--json"],
+                                exit_code=0).stdout)
+    assert report["scheduler"]["kind"] == "framework" and report["scheduler"]["class"] == "WarmupDecayLR"
+    assert report["framework_tested"] is True and "DeepSpeed engine is not used" in report["scheduler"]["note"]
+    # 40 / 2 = 20 micro-batches, / 2 = 10 updates per epoch, 2 epochs = 20 updates; "auto" = the Trainer's values
+    assert report["training"]["trainer_max_steps"] == 20
+
+    def deepspeed_lrs(optimizer_lr: float) -> np.ndarray:
+        optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=optimizer_lr)
+        scheduler = lr_schedules.WarmupDecayLR(optimizer, total_num_steps=20, warmup_min_lr=0.0, warmup_max_lr=1e-4,
+                                               warmup_num_steps=3)
+        values = []
+        for _ in range(20):
+            values.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+        return np.array(values)
+
+    assert_every_group_matches(report, deepspeed_lrs(1e-4))

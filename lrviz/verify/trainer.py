@@ -160,7 +160,10 @@ def build_training_arguments(plan: TrainerPlan, output_dir: str, device: str, dt
 
     arguments = dict(plan.arguments)
     arguments.pop("output_dir", None)
-    for key in ("deepspeed", "fsdp", "fsdp_config", "hub_model_id", "logging_dir", "run_name"):
+    if arguments.pop("deepspeed", None):
+        plan.notes.append("the deepspeed config is not passed to the verify run's Trainer (DeepSpeed's engine needs its "
+                          "compiled ops and a GPU); its scheduler block, if any, is verified with DeepSpeed's own class")
+    for key in ("fsdp", "fsdp_config", "hub_model_id", "logging_dir", "run_name"):
         arguments.pop(key, None)
     optim = str(arguments.get("optim", "adamw_torch"))
     if optim not in BUILT_IN_OPTIMIZERS:
@@ -270,24 +273,48 @@ def _recorder_class() -> type:
     return LrRecorder
 
 
-def _stand_in_trainer(base: type, spec: ScheduleSpec, why: str) -> type:
-    """A Trainer subclass whose scheduler is torch's LambdaLR over lrviz's formula (where the framework's own
-    scheduler is not installed); everything else is the base Trainer's."""
+def _own_scheduler_trainer(base: type, build: Any) -> type:
+    """A Trainer subclass whose ``create_scheduler`` builds ``build(optimizer)`` (a scheduler object) instead of
+    ``get_scheduler``; the Trainer still steps it after every optimizer step that was not skipped."""
 
-    class StandInSchedulerTrainer(base):  # type: ignore[misc, valid-type]
+    class OwnSchedulerTrainer(base):  # type: ignore[misc, valid-type]
         def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
             if self.lr_scheduler is None:
-                target = optimizer if optimizer is not None else self.optimizer
-
-                def factor(step: int) -> float:
-                    return float(factors(spec, np.array([step], dtype=np.float64))[0])
-
-                self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(target, factor)
+                self.lr_scheduler = build(optimizer if optimizer is not None else self.optimizer)
                 self._created_lr_scheduler = True
             return self.lr_scheduler
 
-    StandInSchedulerTrainer.__doc__ = why
-    return StandInSchedulerTrainer
+    return OwnSchedulerTrainer
+
+
+def scheduler_builder(spec: ScheduleSpec) -> tuple[Any, dict[str, Any]]:
+    """For a schedule that ``get_scheduler`` does not build: a function optimizer → scheduler, and a holder that
+    receives its ``Implementation`` when it runs.
+
+    DeepSpeed's scheduler block: DeepSpeed's own ``lr_schedules`` class, which the Trainer steps after every
+    optimizer step as ``DeepSpeedEngine`` would (the engine itself needs deepspeed's ops and a GPU). Anything
+    else (Axolotl's own cosine without axolotl): ``LambdaLR`` over lrviz's formula, labelled."""
+    from .schedulers import _deepspeed, _fallback
+
+    holder: dict[str, Any] = {}
+
+    def build(optimizer: Any) -> Any:
+        built = _deepspeed(spec, optimizer) if spec.framework == "deepspeed" else needs_stand_in(spec)
+        if isinstance(built, str):
+            scheduler, implementation, _ = _fallback(spec, optimizer, built)
+        else:
+            scheduler, implementation, _ = built
+            implementation = Implementation(
+                implementation.kind, implementation.source.replace("as DeepSpeedEngine steps it (engine not used)",
+                                                                   "by Trainer.train(), as DeepSpeedEngine steps it"),
+                implementation.class_name, implementation.version,
+                "the DeepSpeed engine is not used (it needs deepspeed's compiled ops and a GPU): the DeepSpeed config's "
+                f"scheduler block builds deepspeed's own {implementation.class_name}, which the Trainer steps after "
+                "each optimizer step, as the engine does")
+        holder["implementation"] = implementation
+        return scheduler
+
+    return build, holder
 
 
 def needs_stand_in(spec: ScheduleSpec) -> str | None:
@@ -303,7 +330,7 @@ def needs_stand_in(spec: ScheduleSpec) -> str | None:
                         "LambdaLR over lrviz's formula drives the optimizer inside the real Trainer")
             return ("lrviz does not build Axolotl's own trainer: LambdaLR over lrviz's formula drives the optimizer "
                     "inside the real transformers Trainer")
-    if spec.framework not in ("hf", "axolotl"):
+    if spec.framework not in ("hf", "axolotl", "deepspeed"):
         return f"the {spec.framework} scheduler is not a transformers scheduler: LambdaLR over lrviz's formula drives it"
     return None
 
@@ -345,7 +372,7 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
     plan = plan_arguments(config, spec)
     if compression is not None:
         compressed_arguments(plan, verified, compression)
-    why = needs_stand_in(verified)
+    own = verified.framework == "deepspeed" or needs_stand_in(verified) is not None
     threads = torch.get_num_threads()
     if picked.type == "cpu":
         torch.set_num_threads(1)
@@ -356,8 +383,10 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
             vocab = int(getattr(model.config, "vocab_size", TINY_VOCAB))
             dataset = SyntheticSet(options.dataset_size, min(vocab, TINY_VOCAB), options.seed)
             trainer_class: type = transformers.Trainer
-            if why:
-                trainer_class = _stand_in_trainer(transformers.Trainer, verified, why)
+            holder: dict[str, Any] = {}
+            if own:
+                build, holder = scheduler_builder(verified)
+                trainer_class = _own_scheduler_trainer(transformers.Trainer, build)
             recorder = _recorder_class()()
             trainer = trainer_class(model=model, args=args, train_dataset=dataset, callbacks=[recorder])
             trainer.remove_callback(transformers.PrinterCallback)  # the report, not the log lines, goes to stdout
@@ -379,10 +408,9 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
     realized = np.array(recorder.rows, dtype=np.float64).reshape(-1, len(recorder.initial) or 1)
     names = [f"group {i} (weight_decay {g.get('weight_decay', 0):g})" for i, g in enumerate(trainer.optimizer.param_groups)]
     inner = getattr(scheduler, "scheduler", scheduler)
-    if why:
-        implementation = Implementation(KIND_LRVIZ, "torch.optim.lr_scheduler.LambdaLR(optimizer, lrviz factor) inside "
-                                        f"{trainer_class.__name__}(transformers.Trainer)", "LambdaLR", torch.__version__, why)
-    else:
+    implementation = holder.get("implementation")
+    why = implementation.note if implementation is not None else ""
+    if implementation is None:
         implementation = Implementation(
             KIND_FRAMEWORK, f"transformers.Trainer.create_scheduler → get_scheduler({verified.scheduler!r}, ...)",
             type(inner).__name__, transformers.__version__)
@@ -419,7 +447,7 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
         skipped=0,
         training={
             "runner": "transformers.Trainer.train()",
-            "trainer_class": trainer_class.__name__ if not why else f"{trainer_class.__name__}(transformers.Trainer)",
+            "trainer_class": trainer_class.__name__ if not own else f"{trainer_class.__name__}(transformers.Trainer)",
             "transformers": transformers.__version__,
             "accelerate": accelerate.__version__,
             "config_framework": plan.framework,
