@@ -254,6 +254,59 @@ def test_deepspeed_scheduler_block_is_reported(tmp_path, intended, caplog):
     assert guard.first_deviation["cause"] == causes.DEEPSPEED_SCHEDULER and "WarmupDecayLR" in messages[0]
 
 
+def deepspeed_arguments(output_dir: Path, monkeypatch: Any) -> Any:
+    """TrainingArguments with a DeepSpeed config whose scheduler block is WarmupDecayLR ("auto" values): the Trainer
+    then runs the real DeepSpeed engine (here on CPU, one process), which builds and steps that scheduler itself."""
+    pytest.importorskip("deepspeed")
+    for name, value in (("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", str(free_port())), ("RANK", "0"),
+                        ("WORLD_SIZE", "1"), ("LOCAL_RANK", "0"), ("LOCAL_WORLD_SIZE", "1")):
+        monkeypatch.setenv(name, value)
+    block = {"zero_optimization": {"stage": 0}, "train_micro_batch_size_per_gpu": "auto",
+             "gradient_accumulation_steps": "auto", "train_batch_size": "auto",
+             "scheduler": {"type": "WarmupDecayLR", "params": {"warmup_min_lr": "auto", "warmup_max_lr": "auto",
+                                                               "warmup_num_steps": "auto", "total_num_steps": "auto"}}}
+    return arguments(output_dir, deepspeed=block, max_steps=10)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_real_deepspeed_engine_with_its_scheduler_block(tmp_path, intended, monkeypatch, caplog):
+    """Predicted from the Trainer's own arguments (DeepSpeed block included), the engine's schedule passes silently;
+    told the intended cosine_with_min_lr, the guard names DeepSpeed's scheduler at the first update they differ."""
+    import torch.distributed as dist
+
+    lr_schedules = pytest.importorskip("deepspeed.runtime.lr_schedules")
+    try:
+        guard = LrGuard()
+        with caplog.at_level(logging.WARNING, logger="lrviz.guard"):
+            trainer = train(deepspeed_arguments(tmp_path / "a", monkeypatch), guard)
+        assert type(trainer.lr_scheduler).__name__ == "DeepSpeedSchedulerWrapper"  # the engine's own scheduler
+        assert guard_warnings(caplog) == [] and guard.checked == 10 and guard.spec.framework == "deepspeed"
+
+        def deepspeed_scheduler(optimizer: Any) -> Any:
+            return lr_schedules.WarmupDecayLR(optimizer, total_num_steps=10, warmup_min_lr=0.0, warmup_max_lr=LR,
+                                              warmup_num_steps=WARMUP)
+
+        expected = first_difference(real_lrs(deepspeed_scheduler, 10), hf_lrs("cosine_with_min_lr", {"min_lr_rate": 0.1},
+                                                                                10, total=10))
+        guard = LrGuard(intended)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="lrviz.guard"):
+            train(deepspeed_arguments(tmp_path / "b", monkeypatch), guard)
+        messages = guard_warnings(caplog)
+        assert len(messages) == 1 and guard.first_deviation["update"] == expected
+        assert guard.first_deviation["cause"] == causes.DEEPSPEED_SCHEDULER
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="on_mismatch"):
         LrGuard(on_mismatch="explode")

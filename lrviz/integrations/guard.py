@@ -85,6 +85,10 @@ class LrGuard(transformers.TrainerCallback):
         self.deviating = 0
         self.first_deviation: dict[str, Any] | None = None
         self.disabled: str | None = None  # why the guard could not predict this run
+        self._state: Any = None
+        self._scheduler: Any = None
+        self._control: Any = None
+        self._hook: Any = None
 
     # ------------------------------------------------------------------------------------- prediction
 
@@ -97,6 +101,7 @@ class LrGuard(transformers.TrainerCallback):
         return predict_from_trainer(args, max_steps)
 
     def on_train_begin(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
+        self._remove_hook()
         self.start_step = int(state.global_step)
         self.checked = self.deviating = 0
         self.first_deviation = None
@@ -116,14 +121,18 @@ class LrGuard(transformers.TrainerCallback):
             self.predicted = [list(map(float, lrs)) for lrs in param_group_lrs(self.spec, steps, self.initial_lrs)]
         else:
             self.predicted = [lr_at(self.spec, steps, base_lr=base).tolist() for base in self.initial_lrs]
+        self._state, self._scheduler, self._control = state, lr_scheduler, control
+        self._hook = innermost_optimizer(optimizer).register_step_pre_hook(self._check)
 
     # -------------------------------------------------------------------------------------- the check
 
-    def on_pre_optimizer_step(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
-        update = state.global_step
+    def _check(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        """A step pre-hook on the innermost torch optimizer: runs when the step really happens (inside
+        ``accelerator.backward`` under DeepSpeed, where the Trainer's own ``optimizer.step()`` is a no-op)."""
+        update = self._state.global_step
         predicted = self.predicted
-        if not predicted or update >= len(predicted[0]):
-            return control
+        if update >= len(predicted[0]):
+            return
         self.checked += 1
         for group, (values, param_group) in enumerate(zip(predicted, optimizer.param_groups)):
             lr = param_group["lr"]
@@ -131,9 +140,18 @@ class LrGuard(transformers.TrainerCallback):
             if lr != expected and _off(lr, expected):
                 self.deviating += 1
                 if self.first_deviation is None:
-                    self._report_first(update, group, float(lr), expected, lr_scheduler, control)
+                    self._report_first(update, group, float(lr), expected, self._scheduler, self._control)
                 break
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.first_deviation is not None and self.on_mismatch == "stop":
+            control.should_training_stop = True
         return control
+
+    def _remove_hook(self) -> None:
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
 
     def _report_first(self, update: int, group: int, realized: float, predicted: float, scheduler: Any,
                       control: Any) -> None:
@@ -144,8 +162,7 @@ class LrGuard(transformers.TrainerCallback):
         message = (f"lrviz guard: update {update} (param group {group}) used LR {realized:.8g}, lrviz predicts "
                    f"{predicted:.8g} ({what}); cause {cause}: {because}")
         if self.on_mismatch == "stop":
-            control.should_training_stop = True
-            message += "; stopping the run (on_mismatch='stop')"
+            message += "; stopping the run after this update (on_mismatch='stop')"
         self.first_deviation = {"update": update, "group": group, "realized": realized, "predicted": predicted,
                                 "cause": cause, "message": message}
         logger.warning(message)
@@ -199,6 +216,7 @@ class LrGuard(transformers.TrainerCallback):
         }
 
     def on_train_end(self, args, state, control, **kwargs):
+        self._remove_hook()
         if self.report_name and state.is_world_process_zero and getattr(args, "output_dir", None):
             os.makedirs(args.output_dir, exist_ok=True)
             path = os.path.join(args.output_dir, self.report_name)
@@ -208,6 +226,18 @@ class LrGuard(transformers.TrainerCallback):
                 handle.write("\n")
             os.replace(temporary, path)
         return control
+
+
+def innermost_optimizer(optimizer: Any) -> Any:
+    """The torch optimizer whose ``step()`` really updates the weights, under accelerate's and DeepSpeed's wrappers."""
+    import torch
+
+    for _ in range(8):  # AcceleratedOptimizer → DeepSpeed's ZeRO / mixed-precision wrappers → the torch optimizer
+        inner = getattr(optimizer, "optimizer", None)
+        if not isinstance(inner, torch.optim.Optimizer):
+            break
+        optimizer = inner
+    return optimizer
 
 
 def initial_lrs(optimizer: Any, fallback: float) -> list[float]:
