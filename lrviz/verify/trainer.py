@@ -53,6 +53,7 @@ class TrainerPlan:
     arguments: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # keys of the file that are not TrainingArguments fields
+    engine: Any = None  # the DeepSpeed config (path or mapping) to run the real DeepSpeed engine with, if any
 
 
 def _fields() -> set[str]:
@@ -160,9 +161,12 @@ def build_training_arguments(plan: TrainerPlan, output_dir: str, device: str, dt
 
     arguments = dict(plan.arguments)
     arguments.pop("output_dir", None)
-    if arguments.pop("deepspeed", None):
-        plan.notes.append("the deepspeed config is not passed to the verify run's Trainer (DeepSpeed's engine needs its "
-                          "compiled ops and a GPU); its scheduler block, if any, is verified with DeepSpeed's own class")
+    deepspeed = arguments.pop("deepspeed", None)
+    if deepspeed and plan.engine is not None:
+        arguments["deepspeed"] = plan.engine  # the real DeepSpeed engine (on a GPU)
+    elif deepspeed:
+        plan.notes.append("the deepspeed config is not passed to the verify run's Trainer (DeepSpeed's engine runs on "
+                          "--device cuda); its scheduler block, if any, is verified with DeepSpeed's own class")
     for key in ("fsdp", "fsdp_config", "hub_model_id", "logging_dir", "run_name"):
         arguments.pop(key, None)
     optim = str(arguments.get("optim", "adamw_torch"))
@@ -254,15 +258,20 @@ def _recorder_class() -> type:
             self.first_step = 0
 
         def on_train_begin(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
+            from ..integrations.guard import initial_lrs, innermost_optimizer
+
             self.scheduler = lr_scheduler
             self.first_step = state.global_step
-            from ..integrations.guard import initial_lrs
-
             self.initial = initial_lrs(optimizer, float(args.learning_rate))
+            # the torch optimizer's own step: under DeepSpeed it runs inside backward, not at Trainer's optimizer.step()
+            self.hook = innermost_optimizer(optimizer).register_step_pre_hook(self._record)
 
-        def on_pre_optimizer_step(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
+        def _record(self, optimizer: Any, args: Any, kwargs: Any) -> None:
             self.rows.append([float(group["lr"]) for group in optimizer.param_groups])
-            self.index.append(scheduler_index(lr_scheduler))
+            self.index.append(scheduler_index(self.scheduler))
+
+        def on_train_end(self, args, state, control, **kwargs):
+            self.hook.remove()
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
@@ -285,6 +294,25 @@ def _own_scheduler_trainer(base: type, build: Any) -> type:
             return self.lr_scheduler
 
     return OwnSchedulerTrainer
+
+
+def deepspeed_engine_config(config: Any) -> Any:
+    """The DeepSpeed config a Trainer config names, for the real engine: its path (resolved as lrviz found it) or
+    mapping; None when there is none or deepspeed does not import."""
+    value = (getattr(config, "raw", None) or {}).get("deepspeed")
+    if not value:
+        return None
+    try:
+        import deepspeed  # noqa: F401
+    except Exception:  # noqa: BLE001 - not installed or broken: the scheduler class is verified without the engine
+        return None
+    if isinstance(value, str) and not value.strip().startswith("{"):
+        from ..readers.deepspeed import follow_reference
+
+        reference = follow_reference(config.path, value)
+        found = getattr(reference.file, "path", None)
+        return os.path.abspath(found) if found else None
+    return value
 
 
 def scheduler_builder(spec: ScheduleSpec) -> tuple[Any, dict[str, Any]]:
@@ -372,7 +400,17 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
     plan = plan_arguments(config, spec)
     if compression is not None:
         compressed_arguments(plan, verified, compression)
-    own = verified.framework == "deepspeed" or needs_stand_in(verified) is not None
+    plan.engine = deepspeed_engine_config(config) if picked.type == "cuda" else None
+    if plan.engine is not None and "WORLD_SIZE" not in os.environ:  # one process: DeepSpeed still wants a rendezvous
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        for name, value in (("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", str(port)), ("RANK", "0"),
+                            ("WORLD_SIZE", "1"), ("LOCAL_RANK", "0"), ("LOCAL_WORLD_SIZE", "1")):
+            os.environ.setdefault(name, value)
+    own = (verified.framework == "deepspeed" and plan.engine is None) or needs_stand_in(verified) is not None
     threads = torch.get_num_threads()
     if picked.type == "cpu":
         torch.set_num_threads(1)
