@@ -311,3 +311,15 @@ def test_a_deepspeed_scheduler_block_runs_deepspeeds_own_class_in_the_trainer(tm
         return np.array(values)
 
     assert_every_group_matches(report, deepspeed_lrs(1e-4))
+
+
+def test_run_shape_flags_override_the_config_and_schedule_flags_are_refused(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(LLAMAFACTORY)
+    report = strict_json(invoke(["verify", "--device", "cpu", "--config", config, "--dataset-size", "48",
+                                 "--grad-accum", "2", "--epochs", "1", "--json"], exit_code=0).stdout)
+    # 48 / 2 = 24 micro-batches, / 2 = 12 updates, 1 epoch
+    assert report["training"]["grad_accum"] == 2 and report["training"]["trainer_max_steps"] == 12
+    assert_every_group_matches(report)
+    result = invoke(["verify", "--device", "cpu", "--config", config, "--lr", "1e-3"], exit_code=2)
+    assert "--lr with --config" in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -85,6 +85,12 @@ def check_output(output: str | None) -> None:
     check_destination(output)
 
 
+# Flags that would change the schedule itself: with a Trainer --config, verify runs the file as the Trainer reads it.
+SCHEDULE_FLAGS = ("lr", "min_lr", "min_lr_rate", "scheduler", "framework", "framework_version", "warmup_ratio",
+                  "warmup_steps", "num_cycles", "scheduler_kwargs")
+# Flags that shape the run (not the schedule): they override the config's value, in the prediction and the Trainer.
+RUN_SHAPE_FLAGS = {"batch_size": "per_device_train_batch_size", "grad_accum": "gradient_accumulation_steps",
+                   "epochs": "num_train_epochs", "drop_last": "dataloader_drop_last"}
 DEFAULT_TRAINER_DATASET = 256  # --dataset-size of a --config run whose file gives no max_steps
 
 
@@ -132,6 +138,11 @@ def _trainer_verify(params: dict[str, Any], config: Any, *, device: str, seed: i
     from ..verify.trainer import TrainerOptions, file_max_steps, run_trainer_verify
 
     params = dict(params)
+    for name in SCHEDULE_FLAGS:
+        if params.get(name) is not None:
+            flag = "--" + name.replace("_", "-")
+            raise SpecError(f"{flag} with --config {params['configs'][0]}: verify runs the config as the Trainer gets it; "
+                            f"put the value in the file, or verify the flags without --config")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if params["gpus"] is not None and params["gpus"] != world:
         raise SpecError(f"--gpus {params['gpus']}: lrviz verify runs {world} process{'es' if world > 1 else ''} here; "
@@ -145,9 +156,10 @@ def _trainer_verify(params: dict[str, Any], config: Any, *, device: str, seed: i
         params["dataset_size"] = dataset_size  # the run length comes from the dataset, as in the Trainer
     spec = predict_from_config(params)
     main_rank = int(os.environ.get("RANK", "0")) == 0
+    overrides = {key: params[name] for name, key in RUN_SHAPE_FLAGS.items() if params.get(name) is not None}
     report = run_trainer_verify(spec, config, TrainerOptions(steps=steps, full=full, device=device, dtype=dtype,
-                                                             seed=seed, model=model,
-                                                             dataset_size=dataset_size))
+                                                             seed=seed, model=model, dataset_size=dataset_size,
+                                                             overrides=overrides))
     if main_rank:  # after the run: arguments the Trainer refuses are one line of error, nothing else
         errors = Console(stderr=True, highlight=False)
         for note in spec.notes:

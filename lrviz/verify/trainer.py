@@ -374,6 +374,7 @@ class TrainerOptions:
     seed: int = 0
     model: str | None = None
     dataset_size: int = 256
+    overrides: dict[str, Any] = field(default_factory=dict)  # TrainingArguments values given as flags
 
 
 def run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions) -> VerifyReport:
@@ -398,6 +399,7 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
     dtype = devices.pick_dtype(options.dtype, picked)
     verified, compression = (spec, None) if options.full else compress(spec, options.steps)
     plan = plan_arguments(config, spec)
+    plan.arguments.update(options.overrides)
     if compression is not None:
         compressed_arguments(plan, verified, compression)
     plan.engine = deepspeed_engine_config(config) if picked.type == "cuda" else None
