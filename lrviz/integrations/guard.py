@@ -131,7 +131,7 @@ class LrGuard(transformers.TrainerCallback):
         ``accelerator.backward`` under DeepSpeed, where the Trainer's own ``optimizer.step()`` is a no-op)."""
         update = self._state.global_step
         predicted = self.predicted
-        if update >= len(predicted[0]):
+        if not predicted or update >= len(predicted[0]):
             return
         self.checked += 1
         for group, (values, param_group) in enumerate(zip(predicted, optimizer.param_groups)):

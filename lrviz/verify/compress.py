@@ -77,7 +77,7 @@ def compress(spec: ScheduleSpec, steps: int) -> tuple[ScheduleSpec, Compression 
     if spec.framework != "hf":
         raise SpecError(
             f"--framework {spec.framework}: lrviz verify can compress only hf schedules so far; verify the whole "
-            f"{spec.total_steps:,}-update run with --steps {spec.total_steps}"
+            f"{spec.total_steps:,}-update run with --full (or --steps {spec.total_steps})"
         )
     factor = steps / spec.total_steps
     warmup = _scaled(spec.warmup_steps, factor)
