@@ -23,12 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError, EnvironmentUnavailable, SpecError
-from ..schedules import factors
+from ..errors import ConfigError, EnvironmentUnavailable
 from ..spec import ScheduleSpec
 from .compress import Compression, compress
 from .report import Health, RankAgreement, VerifyReport, check_groups
-from .schedulers import KIND_FRAMEWORK, KIND_LRVIZ, Implementation, scheduler_index
+from .schedulers import KIND_FRAMEWORK, Implementation, scheduler_index
 
 # Optimizers whose packages are part of torch: the LR the Trainer sets does not depend on the optimizer class,
 # so an optimizer this machine cannot build (bitsandbytes, apex, ...) is replaced by adamw_torch, with a note.
@@ -39,7 +38,7 @@ RUN_OVERRIDES: dict[str, Any] = {
     "push_to_hub": False, "eval_strategy": "no", "load_best_model_at_end": False, "dataloader_num_workers": 0,
     "torch_compile": False, "resume_from_checkpoint": None,
 }
-# Keys of a LLaMA-Factory / HF config that only the launcher reads, never TrainingArguments (not worth a note).
+# Floor keys that belong in lr_scheduler_kwargs: at the top level of a config, the launcher refuses them.
 FLOOR_KEYS = ("min_lr", "min_lr_rate", "warmup_lr_rate")
 DEFAULT_CONTEXT = 16
 TINY_VOCAB = 32
@@ -552,4 +551,4 @@ def _gather(mine: dict[str, Any], world: int) -> list[dict[str, Any]]:
     return everyone
 
 
-__all__ = ["TrainerOptions", "plan_arguments", "run_trainer_verify", "scheduler_index", "SpecError"]
+__all__ = ["TrainerOptions", "is_trainer_config", "plan_arguments", "run_trainer_verify"]
