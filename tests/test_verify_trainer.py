@@ -323,3 +323,14 @@ def test_run_shape_flags_override_the_config_and_schedule_flags_are_refused(tmp_
     assert_every_group_matches(report)
     result = invoke(["verify", "--device", "cpu", "--config", config, "--lr", "1e-3"], exit_code=2)
     assert "--lr with --config" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_trainer_that_fails_on_the_arguments_exits_2_in_one_line(tmp_path):
+    """HfArgumentParser and TrainingArguments keep adam_epsilon "1e-8" (a PyYAML/JSON string) as text; torch's AdamW
+    then refuses it when the Trainer builds the optimizer."""
+    config = tmp_path / "args.json"
+    config.write_text(json.dumps({"learning_rate": 1e-4, "max_steps": 5, "adam_epsilon": "1e-8"}))
+    result = invoke(["verify", "--device", "cpu", "--config", config], exit_code=2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Trainer failed with these training arguments: TypeError" in lines[0]
+    assert result.stdout == ""

@@ -131,6 +131,12 @@ def plan_arguments(config: Any, spec: ScheduleSpec) -> TrainerPlan:
             raise ConfigError(f"--config {config.path}: {key} at the top level is refused by {where} (not an argument); "
                               f"put it in lr_scheduler_kwargs: {{\"{key}\": {raw[key]}}}")
     arguments = {key: value for key, value in raw.items() if key in fields}
+    if label == "LLaMA-Factory":  # OmegaConf reads 2e-6 as a number, PyYAML (raw) as text
+        from ..configs import _PYYAML_STRING_FLOAT
+
+        for key, value in arguments.items():
+            if isinstance(value, str) and _PYYAML_STRING_FLOAT.match(value.strip()):
+                arguments[key] = float(value)
     for key, value in config.values.items():  # the schedule values as the pipeline read them (2e-6 as a number)
         if key in fields:
             arguments[key] = value.value
@@ -427,13 +433,18 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
                 build, holder = scheduler_builder(verified)
                 trainer_class = _own_scheduler_trainer(transformers.Trainer, build)
             recorder = _recorder_class()()
-            trainer = trainer_class(model=model, args=args, train_dataset=dataset, callbacks=[recorder])
-            trainer.remove_callback(transformers.PrinterCallback)  # the report, not the log lines, goes to stdout
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                started = time.perf_counter()
-                trainer.train()
-                seconds = time.perf_counter() - started
+                try:
+                    trainer = trainer_class(model=model, args=args, train_dataset=dataset, callbacks=[recorder])
+                    trainer.remove_callback(transformers.PrinterCallback)  # the report goes to stdout, not log lines
+                    started = time.perf_counter()
+                    trainer.train()
+                    seconds = time.perf_counter() - started
+                except (TypeError, ValueError) as error:  # e.g. adam_epsilon: 1e-8, which PyYAML reads as text
+                    reason = " ".join(str(error).split())
+                    raise ConfigError(f"transformers {transformers.__version__} Trainer failed with these training "
+                                      f"arguments: {type(error).__name__}: {reason[:400]}") from None
             state = trainer.state
             scheduler = trainer.lr_scheduler
             world = args.world_size
