@@ -385,11 +385,12 @@ class TrainerOptions:
 def run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions) -> VerifyReport:
     """Train with the real Trainer and compare every group's LR at every optimizer step with ``spec``.
 
-    What the Trainer, accelerate and DeepSpeed print while it runs goes to stderr: stdout is the report's."""
+    What the Trainer, accelerate and DeepSpeed print on stdout while it runs (DeepSpeed's logger: "Setting
+    accelerator to CPU") is kept out of the way: stdout is the report's, and a refused config is one line of error."""
     import contextlib
-    import sys
+    import io
 
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(io.StringIO()):
         return _run_trainer_verify(spec, config, options)
 
 
