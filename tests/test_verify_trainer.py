@@ -334,3 +334,16 @@ def test_a_trainer_that_fails_on_the_arguments_exits_2_in_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Trainer failed with these training arguments: TypeError" in lines[0]
     assert result.stdout == ""
+
+
+@requires_real_world
+def test_axolotls_own_example_config_runs_compressed():
+    """axolotl examples/archived/pythia-12b/config.yml: lr_scheduler cosine, adamw_bnb_8bit, 5 epochs, no warmup key
+    (Axolotl adds min(int(0.03 × T), 100)); 256 examples → 1280 updates, compressed to 30."""
+    path = REAL_CONFIGS / "axolotl" / "axo_archived_pythia12b.yml"
+    report = strict_json(invoke(["verify", "--device", "cpu", "--config", path, "--steps", "30", "--json"],
+                                exit_code=0).stdout)
+    assert_real_trainer(report)
+    assert report["configured"]["total_steps"] == 1280 and report["configured"]["warmup_steps"] == 38
+    assert report["compression"]["steps"] == 30 and report["verified"]["warmup_steps"] == 1
+    assert_every_group_matches(report, transformers_lrs("cosine", 3e-5, 1, 30, {}, 30))
