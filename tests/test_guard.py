@@ -282,6 +282,7 @@ def test_the_real_deepspeed_engine_with_its_scheduler_block(tmp_path, intended, 
     import torch.distributed as dist
 
     lr_schedules = pytest.importorskip("deepspeed.runtime.lr_schedules")
+    environment = dict(os.environ)  # TrainingArguments(deepspeed=...) sets ACCELERATE_USE_DEEPSPEED and friends
     try:
         guard = LrGuard()
         with caplog.at_level(logging.WARNING, logger="lrviz.guard"):
@@ -302,7 +303,15 @@ def test_the_real_deepspeed_engine_with_its_scheduler_block(tmp_path, intended, 
         messages = guard_warnings(caplog)
         assert len(messages) == 1 and guard.first_deviation["update"] == expected
         assert guard.first_deviation["cause"] == causes.DEEPSPEED_SCHEDULER
-    finally:
+    finally:  # leave no DeepSpeed state behind for the tests that follow in this process
+        from accelerate.state import AcceleratorState, PartialState
+        from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+        unset_hf_deepspeed_config()
+        os.environ.clear()
+        os.environ.update(environment)
+        AcceleratorState._reset_state(reset_partial_state=True)
+        PartialState._reset_state()
         if dist.is_initialized():
             dist.destroy_process_group()
 
