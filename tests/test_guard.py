@@ -326,3 +326,44 @@ def test_an_unreadable_intended_config_fails_at_train_begin(tmp_path):
 
     with pytest.raises(LrvizError):
         train(arguments(tmp_path / "run"), LrGuard(tmp_path / "missing.yaml"))
+
+
+DDP_SCRIPT = """
+import json, os, sys
+import transformers
+transformers.logging.set_verbosity_error()
+from lrviz.integrations import LrGuard
+from lrviz.verify.trainer import SyntheticSet, tiny_causal_lm
+args = transformers.TrainingArguments(
+    output_dir=sys.argv[1], learning_rate=1e-3, lr_scheduler_type="cosine_with_min_lr",
+    lr_scheduler_kwargs={"min_lr_rate": 0.1}, warmup_steps=3, num_train_epochs=2, use_cpu=True, report_to=[],
+    per_device_train_batch_size=2, gradient_accumulation_steps=2, save_strategy="no", disable_tqdm=True,
+    logging_steps=1000, ddp_backend="gloo")
+guard = LrGuard()
+trainer = transformers.Trainer(model=tiny_causal_lm(0)[0], args=args, train_dataset=SyntheticSet(64, 32, 0),
+                               callbacks=[guard])
+trainer.remove_callback(transformers.PrinterCallback)
+trainer.train()
+print("GUARD", json.dumps({"rank": int(os.environ["RANK"]), "ok": guard.summary()["ok"], "checked": guard.checked,
+                           "max_steps": trainer.state.max_steps}))
+"""
+
+
+def test_the_guard_under_ddp_checks_every_rank_and_rank_0_writes_the_report(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    script = tmp_path / "train.py"
+    script.write_text(DDP_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    completed = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                                "127.0.0.1", "--master_port", str(free_port()), str(script), str(tmp_path / "run")],
+                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    ranks = [json.loads(line[len("GUARD "):]) for line in completed.stdout.splitlines() if line.startswith("GUARD ")]
+    # 64 examples over 2 ranks = 32 each; / batch 2 = 16 micro-batches; / 2 = 8 updates per epoch; 2 epochs = 16
+    assert sorted(r["rank"] for r in ranks) == [0, 1]
+    assert all(r["ok"] and r["checked"] == r["max_steps"] == 16 for r in ranks)
+    report = json.loads((tmp_path / "run" / "lrviz_guard.json").read_text())
+    assert report["ok"] is True and report["updates_checked"] == 16
