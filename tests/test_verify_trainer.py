@@ -347,3 +347,32 @@ def test_axolotls_own_example_config_runs_compressed():
     assert report["configured"]["total_steps"] == 1280 and report["configured"]["warmup_steps"] == 38
     assert report["compression"]["steps"] == 30 and report["verified"]["warmup_steps"] == 1
     assert_every_group_matches(report, transformers_lrs("cosine", 3e-5, 1, 30, {}, 30))
+
+
+def test_the_real_deepspeed_engine_path(tmp_path):
+    """On a GPU a DeepSpeed config runs the real engine; DeepSpeed 0.19.8 also runs on this CPU, so the same path is
+    tested here (``deepspeed_engine="any"``): the engine builds WarmupDecayLR from the block and steps it inside
+    backward, and every update's LR matches the prediction."""
+    pytest.importorskip("deepspeed")
+    from lrviz.verify.predict import config_params, predict_from_config, read_launch_config
+    from lrviz.verify.trainer import TrainerOptions, run_trainer_verify
+
+    (tmp_path / "ds.json").write_text(json.dumps({
+        "zero_optimization": {"stage": 0}, "train_micro_batch_size_per_gpu": "auto",
+        "gradient_accumulation_steps": "auto", "train_batch_size": "auto",
+        "scheduler": {"type": "WarmupDecayLR", "params": {"warmup_min_lr": "auto", "warmup_max_lr": "auto",
+                                                          "warmup_num_steps": "auto", "total_num_steps": "auto"}}}))
+    config = tmp_path / "lf.yaml"
+    config.write_text("stage: sft\nper_device_train_batch_size: 2\ngradient_accumulation_steps: 2\nlearning_rate: 1.0e-4\n"
+                      "num_train_epochs: 1.0\nlr_scheduler_type: cosine\nwarmup_steps: 3\ndeepspeed: ds.json\n")
+    environment = dict(os.environ)
+    spec = predict_from_config(config_params(str(config), dataset_size=48))
+    report = run_trainer_verify(spec, read_launch_config(str(config)),
+                                TrainerOptions(device="cpu", dataset_size=48, deepspeed_engine="any"))
+    assert dict(os.environ) == environment  # nothing of the engine's set-up is left behind
+    assert report.implementation["source"].startswith("deepspeed.DeepSpeedEngine with the config's scheduler block")
+    assert report.implementation["class"] == "WarmupDecayLR" and report.exit_code == 0, report.problems()
+    assert report.training["trainer_max_steps"] == 12 and report.recorded == 12  # 48 / 2 / 2 = 12 updates
+    steps = np.arange(12)
+    for group in report.groups:
+        np.testing.assert_allclose(group.realized, lr_at(report.spec, steps, base_lr=group.initial_lr), rtol=1e-12, atol=1e-18)

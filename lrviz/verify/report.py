@@ -131,12 +131,20 @@ class Health:
         return (self.loss_last - self.loss_first) / self.loss_first if self.loss_first else float("nan")
 
     @property
+    def _norms_finite(self) -> np.ndarray:
+        """Per update: the gradient norm is finite (all True where the run logged no norm per update, as DeepSpeed)."""
+        norms = self._checked_norms
+        if len(norms) != len(self.loss):
+            return np.ones(len(self.loss), dtype=bool)
+        return np.isfinite(norms)
+
+    @property
     def finite(self) -> bool:
-        return bool(np.all(np.isfinite(self.loss)) and np.all(np.isfinite(self._checked_norms)))
+        return bool(np.all(np.isfinite(self.loss)) and np.all(self._norms_finite))
 
     @property
     def first_nonfinite(self) -> int | None:
-        bad = np.flatnonzero(~(np.isfinite(self.loss) & np.isfinite(self._checked_norms)))
+        bad = np.flatnonzero(~(np.isfinite(self.loss) & self._norms_finite))
         return int(bad[0]) if len(bad) else None
 
     @property

@@ -380,6 +380,7 @@ class TrainerOptions:
     model: str | None = None
     dataset_size: int = 256
     overrides: dict[str, Any] = field(default_factory=dict)  # TrainingArguments values given as flags
+    deepspeed_engine: str = "cuda"  # where a DeepSpeed config runs the real engine: "cuda", or "any" device
 
 
 def run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions) -> VerifyReport:
@@ -408,8 +409,11 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
     plan.arguments.update(options.overrides)
     if compression is not None:
         compressed_arguments(plan, verified, compression)
-    plan.engine = deepspeed_engine_config(config) if picked.type == "cuda" else None
-    if plan.engine is not None and "WORLD_SIZE" not in os.environ:  # one process: DeepSpeed still wants a rendezvous
+    use_engine = picked.type == "cuda" or options.deepspeed_engine == "any"
+    plan.engine = deepspeed_engine_config(config) if use_engine else None
+    environment = dict(os.environ)  # the engine's set-up writes ACCELERATE_USE_DEEPSPEED and friends: restored after
+    single = plan.engine is not None and "WORLD_SIZE" not in os.environ
+    if single:  # one process: DeepSpeed still wants a rendezvous
         import socket
 
         with socket.socket() as probe:
@@ -456,17 +460,27 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
             everyone = _gather(mine, world)
     finally:
         torch.set_num_threads(threads)
+        if plan.engine is not None:
+            _leave_deepspeed(environment, single)
     realized = np.array(recorder.rows, dtype=np.float64).reshape(-1, len(recorder.initial) or 1)
     names = [f"group {i} (weight_decay {g.get('weight_decay', 0):g})" for i, g in enumerate(trainer.optimizer.param_groups)]
     inner = getattr(scheduler, "scheduler", scheduler)
     implementation = holder.get("implementation")
     why = implementation.note if implementation is not None else ""
+    if implementation is None and plan.engine is not None:
+        import deepspeed
+
+        built = "the config's scheduler block" if verified.framework == "deepspeed" else "the Trainer's get_scheduler"
+        implementation = Implementation(
+            KIND_FRAMEWORK, f"deepspeed.DeepSpeedEngine with {built}, set up by Trainer.train() through accelerate",
+            type(inner).__name__, deepspeed.__version__)
     if implementation is None:
         implementation = Implementation(
             KIND_FRAMEWORK, f"transformers.Trainer.create_scheduler → get_scheduler({verified.scheduler!r}, ...)",
             type(inner).__name__, transformers.__version__)
     loss = np.array([recorder.loss.get(step, np.nan) for step in range(recorder.first_step + 1, state.global_step + 1)])
-    norms = np.array([recorder.grad_norm.get(step, np.nan) for step in range(recorder.first_step + 1, state.global_step + 1)])
+    logged = range(recorder.first_step + 1, state.global_step + 1)
+    norms = np.array([recorder.grad_norm[step] for step in logged] if all(s in recorder.grad_norm for s in logged) else [])
     ranks = None
     if world > 1:
         reference = everyone[0]["realized"]
@@ -545,6 +559,24 @@ def _arithmetic(spec: ScheduleSpec) -> str:
     if source is None:
         return f"total = {spec.total_steps}"
     return source.detail or str(source)
+
+
+def _leave_deepspeed(environment: dict[str, str], single: bool) -> None:
+    """Undo what the DeepSpeed engine's set-up left in this process: environment, accelerate's shared state,
+    transformers' global DeepSpeed config, and the one-process group it created."""
+    from accelerate.state import AcceleratorState, PartialState
+    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+    unset_hf_deepspeed_config()
+    os.environ.clear()
+    os.environ.update(environment)
+    if single:
+        AcceleratorState._reset_state(reset_partial_state=True)
+        PartialState._reset_state()
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def _disjoint(shards: list[set[int]], size: int) -> bool:
