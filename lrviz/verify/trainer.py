@@ -573,10 +573,11 @@ def _leave_deepspeed(environment: dict[str, str], single: bool) -> None:
     if single:
         AcceleratorState._reset_state(reset_partial_state=True)
         PartialState._reset_state()
+        import deepspeed.comm as deepspeed_comm
         import torch.distributed as dist
 
         if dist.is_initialized():
-            dist.destroy_process_group()
+            deepspeed_comm.destroy_process_group()  # also drops DeepSpeed's cached groups, so a later engine starts clean
 
 
 def _disjoint(shards: list[set[int]], size: int) -> bool:
