@@ -317,32 +317,39 @@ def plot(output: str | None, fmt: str | None, no_file: bool, log: bool, compare:
               help="Write a report figure (.png .svg .pdf): predicted vs realized LR, their difference, the loss.")
 @click.option("--stepping", type=click.Choice(["trainer", "per-micro-batch", "before-optimizer"]), default="trainer",
               hidden=True, help="Testing only: step the scheduler wrongly on purpose to see a mismatch reported.")
-def verify(device: str, seed: int, dtype: str, output: str | None, stepping: str, as_json: bool, **params: Any) -> None:
-    """Train a tiny GPT briefly with your schedule's real scheduler object and check the LR of every update.
+@click.option("--model", metavar="DIR", help="With a Trainer --config: a local Hugging Face model folder to train "
+                                             "(never downloaded).  [default: a tiny Llama built in code]")
+@click.option("--full", is_flag=True, help="Run the configured length instead of compressing it to --steps.")
+@click.option("--require-framework", is_flag=True,
+              help="Exit 3 unless the framework's own scheduler object drove the optimizer (not lrviz's formula).")
+def verify(device: str, seed: int, dtype: str, output: str | None, stepping: str, as_json: bool, model: str | None,
+           full: bool, require_framework: bool, **params: Any) -> None:
+    """Train briefly with your schedule's real scheduler object and check the LR of every update.
 
-    The framework's own scheduler (transformers.get_scheduler for --framework hf) drives a torch AdamW with
-    three param groups, stepped as the Trainer steps it; the LR each group uses at every optimizer.step() must
-    match lrviz's prediction to 1e-12, the loss must fall, nothing may be NaN. --steps is the length of this
-    run (default 100); a longer configured run (--config max_steps or --dataset-size; without them and without
-    --steps, lrviz's 1000 updates) is compressed to it with the same shape. --batch-size and --grad-accum
-    (default 8 and 2) shape its micro-batches. Exit 0 match and healthy, 1 a mismatch or unhealthy training,
-    2 bad input, 3 PyTorch or the device missing. Under torchrun it runs DDP and checks that every rank
-    applied the same schedule and that the global batch counts the world size.
+    With --config of a Trainer config (HF TrainingArguments, LLaMA-Factory, Axolotl) it runs the real
+    transformers Trainer.train() with the config's training arguments on a tiny Llama built in code (or
+    --model DIR) and --dataset-size synthetic examples. Otherwise a tiny GPT trains with the framework's own
+    scheduler (transformers, DeepSpeed, torch, timm), stepped as that framework steps it. The LR each param group
+    uses at every optimizer step must match lrviz's prediction to 1e-12. A configured run longer than --steps
+    (default 100) is compressed to it with the same shape; --full runs it whole. Exit 0 matched with the
+    framework's own scheduler, 4 matched but only against lrviz's formula (the framework is not installed; exit
+    3 with --require-framework), 1 a mismatch or unhealthy training, 2 bad input (also: arguments the Trainer
+    refuses), 3 PyTorch or the device missing. Under torchrun it runs DDP and reports every rank.
 
     \b
     Examples:
       lrviz verify --device cpu
+      lrviz verify --config my_sft.yaml --dataset-size 5000
+      lrviz verify --config my_sft.yaml --dataset-size 5000 --full --require-framework
       lrviz verify --device cuda --config my_sft.yaml --dataset-size 50000 -o verify.png
       lrviz verify --scheduler warmup_stable_decay --scheduler-kwargs '{"num_decay_steps": 200}'
-      lrviz verify --device cpu --grad-accum 4 --steps 200 --json > verify.json
-      torchrun --nproc_per_node 2 -m lrviz verify --device cpu
+      lrviz verify --framework deepspeed --scheduler WarmupCosineLR --warmup-steps 10 --steps 100
+      torchrun --nproc_per_node 2 -m lrviz verify --config my_sft.yaml --dataset-size 5000
     """
-    from .commands.verify import run_verify_command, verify_inputs
+    from .commands.verify import verify_main
 
-    steps = params["steps"]
-    spec, batch_size, grad_accum = verify_inputs(params, build_curves)
-    sys.exit(run_verify_command(spec, steps=steps, device=device, dtype=dtype, seed=seed, batch_size=batch_size,
-                                grad_accum=grad_accum, stepping=stepping, output=output, as_json=as_json))
+    sys.exit(verify_main(params, device=device, seed=seed, dtype=dtype, output=output, stepping=stepping,
+                         as_json=as_json, model=model, full=full, require_framework=require_framework))
 
 
 _VERIFY_HELP = {  # in verify these options shape the verify run itself

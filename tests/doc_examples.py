@@ -125,12 +125,28 @@ def _cosine_lrs(total: int, warmup: int, peak: float, floor_rate: float) -> list
     return [float(value) for value in lr_at(spec, range(total))]
 
 
+# an HF TrainingArguments JSON, as HfArgumentParser.parse_json_file reads it
+TRAIN_ARGS = {"output_dir": "out", "learning_rate": 2e-4, "lr_scheduler_type": "cosine_with_min_lr",
+              "lr_scheduler_kwargs": {"min_lr_rate": 0.1}, "warmup_steps": 5, "max_steps": 60,
+              "per_device_train_batch_size": 2}
+
+
+def write_model_folder(folder: Path) -> None:
+    """``my-small-model``: a tiny causal LM saved with ``save_pretrained``, as a user's local model folder is."""
+    from lrviz.verify.trainer import tiny_causal_lm
+
+    model, _ = tiny_causal_lm(seed=0)
+    model.save_pretrained(folder / "my-small-model")
+
+
 def write_fixtures(folder: Path) -> None:
     """The files the documented commands name, in ``folder``: configs, a DeepSpeed JSON, and run logs."""
-    for name in ("train_lora.yaml", "my_sft.yaml", "a.yaml"):
+    for name in ("train_lora.yaml", "my_sft.yaml", "a.yaml", "llama3_lora_sft.yaml"):
         (folder / name).write_text(LORA_SFT)
+    (folder / "sft.yaml").write_text(LORA_SFT + "max_steps: 200\n")  # the guard's example: a run of known length
     (folder / "b.yaml").write_text(LORA_SFT.replace("cosine_with_min_lr", "cosine").replace("lr_scheduler_kwargs:\n  min_lr: 1.0e-5\n", ""))
     (folder / "ds_config.json").write_text(json.dumps(DS_CONFIG, indent=1))
+    (folder / "train_args.json").write_text(json.dumps(TRAIN_ARGS, indent=1))
     # the LLaMA-Factory + DeepSpeed example of docs/configs.md: lrviz's own gallery config
     (folder / "examples" / "deepspeed").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "gallery" / "configs" / "ds_z3_warmuplr.json", folder / "examples" / "deepspeed" / "ds_z3_config.json")

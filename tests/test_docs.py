@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from doc_examples import Example, examples, pages, real_lines, run, write_fixtures
+from doc_examples import Example, examples, pages, real_lines, run, write_fixtures, write_model_folder
 
 from lrviz.cli import cli
 from lrviz.signatures import HF_SIGNATURES
@@ -149,6 +149,8 @@ def test_documented_verify_command_runs(example, tmp_path, monkeypatch):
     pytest.importorskip("torch")
     monkeypatch.chdir(tmp_path)
     write_fixtures(tmp_path)
+    if "./my-small-model" in example.args:
+        write_model_folder(tmp_path)
     result = run(example)
     assert result.exception is None or isinstance(result.exception, SystemExit), (example.name, result.exception)
     assert result.exit_code == _expected_code(example), (example.name, result.stdout[-3000:], result.stderr)

@@ -168,9 +168,14 @@ def test_settings_table_shows_every_run_length_value_and_json_has_them(tmp_path)
 @pytest.mark.slow
 def test_verify_warnings_on_stderr_and_report_without_trailing_spaces(tmp_path):
     pytest.importorskip("torch")
-    config = old_spelling_config(tmp_path)
+    # warmup_ratio is refused by the Trainer that verify runs (exit 2); a float without a dot is only a warning there
+    config = write(tmp_path, "lf_lora_sft.yaml",
+                   "stage: sft\nfinetuning_type: lora\nlearning_rate: 1e-4\nlr_scheduler_type: cosine_with_min_lr\n"
+                   "lr_scheduler_kwargs:\n  min_lr: 1.0e-5\nwarmup_steps: 3\nmax_steps: 40\n"
+                   "per_device_train_batch_size: 2\n")
     result = invoke(["verify", "--device", "cpu", "--config", config, "--steps", "20"], 0, env=NARROW)
-    assert any(line.startswith("warning:") and "warmup_ratio" in line for line in result.stderr.splitlines())
+    assert any(line.startswith("warning:") and "learning_rate is written 1e-4" in line
+               for line in result.stderr.splitlines())
     assert "warning:" not in result.stdout and "note:" not in result.stdout
     padded = [line for line in result.stdout.splitlines() if line != line.rstrip()]
     assert not padded, padded

@@ -233,6 +233,9 @@ def test_config_file_run_length_is_compressed_and_uses_its_batch_settings(tmp_pa
     assert (report["verified"]["total_steps"], report["verified"]["warmup_steps"]) == (25, 3)
     assert report["training"]["batch_size"] == 4 and report["training"]["grad_accum"] == 3
     assert report["verified"]["scheduler_kwargs"] == {"min_lr": 1e-5}
+    # a Trainer config runs the real Trainer.train(), shortened to the verify run by max_steps
+    assert report["training"]["runner"] == "transformers.Trainer.train()"
+    assert report["training"]["trainer_max_steps"] == 25 and report["training"]["dataset_size"] == 6000
 
 
 def test_a_short_configured_run_is_verified_uncompressed():
@@ -265,7 +268,10 @@ def test_without_transformers_torch_classes_stand_in_where_they_express_the_sche
     report = run_verify(spec, VerifyOptions(steps=50, device="cpu"))
     assert report.implementation["kind"] == "torch" and report.implementation["class"] == "CosineAnnealingLR"
     assert report.notes[0].startswith("transformers is not installed: torch's own CosineAnnealingLR stands in")
-    assert report.exit_code == 0 and max(g.max_rel_error for g in report.groups) <= REL_TOL
+    assert report.ok and max(g.max_rel_error for g in report.groups) <= REL_TOL
+    # matched, but transformers' own scheduler was not what ran: not a pass
+    assert report.exit_code == 4 and not report.framework_tested
+    assert report.verdict().endswith("the framework was not tested")
 
 
 def test_without_transformers_lambdalr_over_lrviz_is_labelled(monkeypatch):
@@ -275,7 +281,8 @@ def test_without_transformers_lambdalr_over_lrviz_is_labelled(monkeypatch):
     report = run_verify(spec, VerifyOptions(steps=40, device="cpu"))
     assert report.implementation["kind"] == "lrviz-lambda"
     assert "checks the stepping, not transformers' arithmetic" in report.notes[0]
-    assert report.exit_code == 0
+    assert report.exit_code == 4
+    assert report.verdict() == "stepping checked against lrviz's formula; the framework was not tested"
 
 
 def test_fp16_loss_scaler_skips_do_not_step_the_scheduler(monkeypatch):

@@ -62,3 +62,44 @@ def test_a_wrong_stepping_fails_on_every_rank(tmp_path):
     assert completed.returncode != 0  # torchrun reports the ranks' exit code 1 as a failure
     assert completed.stdout.count("✗ verify failed") == 1  # rank 0 reports, rank 1 stays quiet
     assert "first diverges at update 0" in " ".join(completed.stdout.split())
+
+
+LLAMAFACTORY_DDP = """\
+stage: sft
+do_train: true
+finetuning_type: lora
+lora_target: all
+dataset: alpaca_en_demo
+template: llama3
+output_dir: saves/llama3/lora/sft
+per_device_train_batch_size: 2
+gradient_accumulation_steps: 4
+learning_rate: 1.0e-4
+num_train_epochs: 2.0
+lr_scheduler_type: cosine_with_min_lr
+lr_scheduler_kwargs:
+  min_lr_rate: 0.1
+warmup_steps: 0.1
+"""
+
+
+def test_the_real_trainer_under_ddp_reports_every_rank_and_the_world_size(tmp_path):
+    """LLaMA-Factory YAML, cosine_with_min_lr, gradient accumulation 4, two processes: the real Trainer.train()."""
+    config = tmp_path / "lf.yaml"
+    config.write_text(LLAMAFACTORY_DDP)
+    completed = torchrun("--config", str(config), "--dataset-size", "96", "--json", cwd=tmp_path)
+    shown = f"rc {completed.returncode}\n--- stdout ---\n{completed.stdout}\n--- stderr ---\n{completed.stderr}"
+    assert completed.returncode == 0, shown
+    report = json.loads(completed.stdout)
+    assert report["passed"] is True and report["framework_tested"] is True, shown
+    training = report["training"]
+    assert training["runner"] == "transformers.Trainer.train()" and training["world_size"] == 2
+    # 96 examples over 2 ranks = 48 each; / batch 2 = 24 micro-batches; / 4 = 6 updates per epoch; 2 epochs = 12
+    assert training["trainer_max_steps"] == 12 and training["global_batch"] == 16
+    assert training["step_arithmetic"] == "total = ceil(2 × ceil(ceil(96 / (2×2)) / 4)) = 12"
+    ranks = report["distributed"]
+    assert ranks["updates_per_rank"] == [12, 12] and ranks["all_ranks_same_lr"] is True
+    assert ranks["sequences_per_rank"] == [48, 48] and ranks["shards_disjoint"] is True
+    assert [r["scheduler_index"] for r in training["ranks"]] == [list(range(12))] * 2
+    assert report["lr_check"]["first_diverging_update"] is None
+    assert all(g["max_rel_error"] <= 1e-12 for g in report["lr_check"]["groups"])

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -18,7 +18,8 @@ from ..output import IMAGE_FORMATS, OutputError, check_destination, format_for, 
 from ..render import format_lr
 from ..schedules import floor_lr
 from ..spec import ScheduleSpec, Source
-from ..verify.report import MIN_UPDATES_FOR_LOSS
+from ..verify.predict import predict_from_config
+from ..verify.report import EXIT_FRAMEWORK_NOT_TESTED, MIN_UPDATES_FOR_LOSS
 
 DEFAULT_STEPS = 100  # updates of the measured fine-tune
 DEFAULT_BATCH_SIZE = 8  # sequences per micro-batch
@@ -32,7 +33,7 @@ STEPPING_TEXT = {
 }
 
 
-def verify_inputs(params: dict[str, Any], build_curves: Callable[..., list[Any]]) -> tuple[ScheduleSpec, int, int]:
+def verify_inputs(params: dict[str, Any]) -> tuple[ScheduleSpec, int, int]:
     """The configured schedule (compression comes later) and the micro-batch size and accumulation to train with.
 
     The configured run length comes from ``--config`` (``max_steps``) or ``--dataset-size``; then ``--steps`` is
@@ -64,7 +65,7 @@ def verify_inputs(params: dict[str, Any], build_curves: Callable[..., list[Any]]
                 defaulted.append(name)
         if params["dataset_size"] is None and params[name] is not None:
             spec_params[name] = None  # without --dataset-size they only shape the verify run
-    spec = build_curves(spec_params)[0].spec
+    spec = predict_from_config(spec_params)
     if defaulted:
         provenance = dict(spec.provenance)
         for name in defaulted:
@@ -85,8 +86,114 @@ def check_output(output: str | None) -> None:
     check_destination(output)
 
 
+# Flags that would change the schedule itself: with a Trainer --config, verify runs the file as the Trainer reads it.
+SCHEDULE_FLAGS = ("lr", "min_lr", "min_lr_rate", "scheduler", "framework", "framework_version", "warmup_ratio",
+                  "warmup_steps", "num_cycles", "scheduler_kwargs")
+# Flags that shape the run (not the schedule): they override the config's value, in the prediction and the Trainer.
+RUN_SHAPE_FLAGS = {"batch_size": "per_device_train_batch_size", "grad_accum": "gradient_accumulation_steps",
+                   "epochs": "num_train_epochs", "drop_last": "dataloader_drop_last"}
+DEFAULT_TRAINER_DATASET = 256  # --dataset-size of a --config run whose file gives no max_steps
+
+
+def _transformers_available() -> bool:
+    try:
+        import transformers  # noqa: F401  (only whether it imports)
+    except ImportError:
+        return False
+    return True
+
+
+def verify_main(params: dict[str, Any], *, device: str, seed: int, dtype: str, output: str | None, stepping: str,
+                as_json: bool, model: str | None, full: bool, require_framework: bool) -> int:
+    """``lrviz verify``: the real Trainer for a Trainer config, else the tiny GPT with the framework's scheduler."""
+    from ..verify import require_torch
+
+    check_output(output)
+    configs = params["configs"]
+    if len(configs) > 1:
+        raise SpecError(f"--config is given {len(configs)} times; lrviz verify checks one schedule: give one --config")
+    trainer_config = None
+    if configs:
+        from ..verify.predict import read_launch_config
+        from ..verify.trainer import is_trainer_config
+
+        config = read_launch_config(configs[0], params["config_flavor"])
+        trainer_config = config if is_trainer_config(config) else None
+    if model is not None and trainer_config is None:
+        raise SpecError(f"--model {model}: a model folder is used with --config of a Trainer config (HF, LLaMA-Factory, "
+                        "Axolotl); give one")
+    if trainer_config is not None and stepping == "trainer":
+        require_torch()
+        if _transformers_available():
+            return _trainer_verify(params, trainer_config, device=device, seed=seed, dtype=dtype, output=output,
+                                   as_json=as_json, model=model, full=full, require_framework=require_framework)
+    spec, batch_size, grad_accum = verify_inputs(params)
+    steps = spec.total_steps if full else params["steps"]
+    return run_verify_command(spec, steps=steps, device=device, dtype=dtype, seed=seed, batch_size=batch_size,
+                              grad_accum=grad_accum, stepping=stepping, output=output, as_json=as_json,
+                              require_framework=require_framework)
+
+
+def _trainer_verify(params: dict[str, Any], config: Any, *, device: str, seed: int, dtype: str, output: str | None,
+                    as_json: bool, model: str | None, full: bool, require_framework: bool) -> int:
+    from ..verify.trainer import TrainerOptions, file_max_steps, run_trainer_verify
+
+    params = dict(params)
+    for name in SCHEDULE_FLAGS:
+        if params.get(name) is not None:
+            flag = "--" + name.replace("_", "-")
+            raise SpecError(f"{flag} with --config {params['configs'][0]}: verify runs the config as the Trainer gets it; "
+                            f"put the value in the file, or verify the flags without --config")
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if params["gpus"] is not None and params["gpus"] != world:
+        raise SpecError(f"--gpus {params['gpus']}: lrviz verify runs {world} process{'es' if world > 1 else ''} here; "
+                        f"start it with torchrun --nproc_per_node {params['gpus']} instead of --gpus")
+    if world > 1:
+        params["gpus"] = world
+    dataset_size = params["dataset_size"] or DEFAULT_TRAINER_DATASET
+    steps = params["steps"] or DEFAULT_STEPS
+    params["steps"] = None  # --steps is the length of the verify run; the configured length is the Trainer's
+    if file_max_steps(config) is None:
+        params["dataset_size"] = dataset_size  # the run length comes from the dataset, as in the Trainer
+    spec = predict_from_config(params)
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    overrides = {key: params[name] for name, key in RUN_SHAPE_FLAGS.items() if params.get(name) is not None}
+    report = run_trainer_verify(spec, config, TrainerOptions(steps=steps, full=full, device=device, dtype=dtype,
+                                                             seed=seed, model=model, dataset_size=dataset_size,
+                                                             overrides=overrides))
+    if main_rank:  # after the run: arguments the Trainer refuses are one line of error, nothing else
+        warn_all(spec.notes, "warning", error_console())
+    return _finish(report, output=output, as_json=as_json, require_framework=require_framework, main_rank=main_rank)
+
+
+def _finish(report: Any, *, output: str | None, as_json: bool, require_framework: bool, main_rank: bool) -> int:
+    """Write the figure, print the report (rank 0), and the exit code: 3 for an untested framework when required."""
+    code = report.exit_code
+    if code == EXIT_FRAMEWORK_NOT_TESTED and require_framework:
+        code = 3
+    if not main_rank:
+        return code
+    if output is not None:
+        from ..verify.figure import report_figure
+
+        save_figure(report_figure(report), output, format_for(output, None))
+    warn_all(report.notes, "note", error_console())
+    if as_json:
+        document = {"lrviz_version": __version__, "command": "verify", "output": output, **report.to_dict(),
+                    "exit_code": code}
+        sys.stdout.write(json.dumps(document, indent=1) + "\n")
+    else:
+        console = report_console()
+        print_report(console, report)
+        if output is not None:
+            console.print(f"wrote {output}")
+        print_verdict(console, report, require_framework)
+    return code
+
+
 def run_verify_command(spec: ScheduleSpec, *, steps: int | None, device: str, dtype: str, seed: int, batch_size: int,
-                       grad_accum: int, stepping: str, output: str | None, as_json: bool) -> int:
+                       grad_accum: int, stepping: str, output: str | None, as_json: bool,
+                       require_framework: bool = False) -> int:
     """Run ``lrviz verify`` and report; returns the exit code (every rank of a torchrun job returns the same)."""
     from ..verify import require_torch
 
@@ -115,22 +222,7 @@ def run_verify_command(spec: ScheduleSpec, *, steps: int | None, device: str, dt
                 bar.update(tasks[phase], completed=done)
 
             report = run_verify(spec, options, progress=progress)
-    if not main_rank:
-        return report.exit_code
-    if output is not None:
-        from ..verify.figure import report_figure
-
-        save_figure(report_figure(report), output, format_for(output, None))
-    warn_all(report.notes, "note", errors)
-    if as_json:
-        document = {"lrviz_version": __version__, "command": "verify", "output": output, **report.to_dict()}
-        sys.stdout.write(json.dumps(document, indent=1) + "\n")
-    else:
-        console = report_console()
-        print_report(console, report)
-        if output is not None:
-            console.print(f"wrote {output}")
-    return report.exit_code
+    return _finish(report, output=output, as_json=as_json, require_framework=require_framework, main_rank=main_rank)
 
 
 # ------------------------------------------------------------------------------------------ rendering
@@ -156,8 +248,34 @@ def _key_values(title: str) -> Table:
     return table
 
 
+def _trainer_setup(report: Any) -> Table:
+    """The setup of a real-Trainer run: which Trainer, which arguments, which scheduler object."""
+    spec, training, device = report.spec, report.training, report.device
+    setup = _key_values(f"lrviz verify: {training['runner']} on {device['type']} ({device['dtype']})")
+    floor = floor_lr(spec)
+    setup.add_row("trainer", f"{training['trainer_class']}.train(), transformers {training['transformers']}, "
+                  f"accelerate {training['accelerate']}; arguments from the {training['config_framework']} config")
+    setup.add_row("schedule", f"{spec.framework}:{spec.scheduler}, peak {format_lr(spec.peak_lr)}"
+                  + (f" → floor {format_lr(floor)}" if floor is not None else "")
+                  + f", {spec.total_steps:,} updates, warmup {spec.warmup_steps:,} (lrviz's prediction, as plot shows it)")
+    if report.compression is not None:
+        setup.add_row("compressed", report.compression.sentence() + " (--full runs the configured length)")
+    implementation = report.implementation
+    setup.add_row("scheduler", f"{implementation['source']} → {implementation['class']} drives the optimizer")
+    world = training["world_size"]
+    setup.add_row("data", f"{training['dataset_size']:,} synthetic sequences; global batch {training['batch_size']} × "
+                  f"{training['grad_accum']} × {world} process{'es' if world > 1 else ''} = {training['global_batch']}; "
+                  f"the Trainer planned {training['trainer_max_steps']:,} updates, lrviz: {training['step_arithmetic']}")
+    setup.add_row("model", f"{training['model']} ({training['parameters']:,} parameters)")
+    return setup
+
+
 def print_report(console: Console, report: Any) -> None:
-    """The setup, the per-group LR check, health, and the verdict."""
+    """The setup, the per-group LR check, health (the verdict is ``print_verdict``)."""
+    if "runner" in report.training:
+        console.print(_trainer_setup(report))
+        _print_checks(console, report)
+        return
     spec, training, device = report.spec, report.training, report.device
     setup = _key_values(f"lrviz verify: {spec.scheduler} on {device['type']} ({device['dtype']})")
     floor = floor_lr(spec)
@@ -167,8 +285,11 @@ def print_report(console: Console, report: Any) -> None:
     if report.compression is not None:
         setup.add_row("compressed", report.compression.sentence())
     implementation = report.implementation
-    if implementation["kind"] == "framework":
+    if implementation["kind"] == "framework" and implementation["source"].startswith("transformers."):
         built = f"transformers {implementation['version']} get_scheduler({spec.scheduler!r}, ...)"
+    elif implementation["kind"] == "framework":
+        package = implementation["source"].split(".")[0]
+        built = f"{package} {implementation['version']} {implementation['source']}"
     else:
         built = f"torch {implementation['version']} {implementation['source'].removeprefix('torch.optim.lr_scheduler.')}"
     setup.add_row("scheduler", f"{built} → {implementation['class']} drives the optimizer")
@@ -182,6 +303,10 @@ def print_report(console: Console, report: Any) -> None:
     setup.add_row("model", f"{training['model']} ({training['parameters']:,} parameters), pre-trained "
                   f"{training['pretrain_updates']} updates, then fine-tuned on a shifted task ({training['corpus']})")
     console.print(setup)
+    _print_checks(console, report)
+
+
+def _print_checks(console: Console, report: Any) -> None:
     console.print()
 
     table = Table(title="LR at every optimizer.step(), per param group", title_justify="left", show_edge=False, pad_edge=False)
@@ -201,11 +326,13 @@ def print_report(console: Console, report: Any) -> None:
                       f"expected {r.expected_updates} updates ({r.arithmetic})", soft_wrap=True)
     console.print()
 
-    h = report.health
+    h, device = report.health, report.device
     health = _key_values("Health")
     mark = lambda ok: "[green]✓[/]" if ok else "[red]✗[/]"  # noqa: E731
     if h.loss_judged:
         verdict = f"must fall by at least 2%) {mark(h.loss_falls)}"
+    elif not h.judge_loss:
+        verdict = "shown, not judged: the model is a tiny untrained one; this run checks the schedule)"
     else:
         verdict = f"not judged: fewer than {MIN_UPDATES_FOR_LOSS} updates)"
     health.add_row("loss", f"{h.loss_first:.4g} → {h.loss_last:.4g} (mean of the first vs last 10% of updates: "
@@ -224,18 +351,32 @@ def print_report(console: Console, report: Any) -> None:
     health.add_row("device", f"{device['name']}{capability}; torch {device['torch']}, {device['dtype']}")
     health.add_row("peak memory", f"{_bytes(device['peak_memory_bytes'])} ({device['peak_memory_kind']})")
     speed = report.speed
-    health.add_row("speed", f"{speed['updates_per_second']:.1f} updates/s ({speed['micro_batches_per_second']:.0f} "
-                   f"micro-batches/s; {report.updates:,} updates in {speed['fine_tune_seconds']:.2f} s); "
-                   f"{speed['wall_seconds']:.1f} s from set-up to report, pre-training included")
+    if speed.get("micro_batches_per_second") is None:
+        health.add_row("speed", f"{speed['updates_per_second']:.1f} updates/s ({report.updates:,} updates in "
+                       f"{speed['fine_tune_seconds']:.2f} s); {speed['wall_seconds']:.1f} s from set-up to report")
+    else:
+        health.add_row("speed", f"{speed['updates_per_second']:.1f} updates/s ({speed['micro_batches_per_second']:.0f} "
+                       f"micro-batches/s; {report.updates:,} updates in {speed['fine_tune_seconds']:.2f} s); "
+                       f"{speed['wall_seconds']:.1f} s from set-up to report, pre-training included")
     console.print(health)
     console.print()
-    if report.exit_code == 0:
-        worst = max((g.max_rel_error for g in report.groups), default=0.0)
-        console.print(f"[bold green]✓ verify passed[/]: all {len(report.groups)} param groups used lrviz's predicted LR "
-                      f"at all {report.recorded:,} updates (max relative error {_error(worst)}, tolerance 1e-12), "
-                      + ("and training is healthy." if h.loss_judged else
-                         f"and nothing became NaN/inf (the loss is not judged under {MIN_UPDATES_FOR_LOSS} updates)."),
-                      soft_wrap=True)
-    else:
+
+
+def print_verdict(console: Console, report: Any, require_framework: bool = False) -> None:
+    """The last line: what the run proved."""
+    h = report.health
+    if not report.ok:
         matched = " (the LR itself matched at every update)" if report.lr_matches and report.groups else ""
         console.print("[bold red]✗ verify failed[/]: " + "; ".join(report.problems()) + matched, soft_wrap=True)
+        return
+    worst = max((g.max_rel_error for g in report.groups), default=0.0)
+    health = ("and training is healthy." if h.loss_judged else "and nothing became NaN/inf"
+              + (f" (the loss is not judged under {MIN_UPDATES_FOR_LOSS} updates)." if h.judge_loss else
+                 " (the loss of a tiny untrained model is shown, not judged)."))
+    console.print(f"all {len(report.groups)} param groups used lrviz's predicted LR at all {report.recorded:,} updates "
+                  f"(max relative error {_error(worst)}, tolerance 1e-12), {health}", soft_wrap=True)
+    if report.framework_tested:
+        console.print(f"[bold green]✓ {report.verdict()}[/]", soft_wrap=True)
+    else:
+        required = " (--require-framework: exit 3)" if require_framework else ""
+        console.print(f"[bold yellow]! {report.verdict()}[/]{required}", soft_wrap=True)

@@ -1,13 +1,16 @@
 """``lrviz verify``: a short real fine-tune in which the framework's own scheduler drives the optimizer.
 
-A tiny GPT-style decoder (built in code) is pre-trained briefly on a synthetic corpus, then fine-tuned on a
-shifted task with ``torch.optim.AdamW`` in three param groups and the scheduler the framework itself builds
-(``transformers.get_scheduler`` for ``hf``), stepped the way its trainer steps it. The LR every group used at
-every ``optimizer.step()`` is recorded and compared with lrviz's prediction; the loss, the gradients, the device
-and the speed are reported. Works under ``torchrun`` (DDP; gloo on CPU, NCCL on CUDA).
+With a Trainer config (HF, LLaMA-Factory, Axolotl) it is the real ``transformers.Trainer.train()``
+(``lrviz.verify.trainer``); the prediction comes from ``lrviz.verify.predict``, the one place verify and the guard
+(``lrviz.integrations.LrGuard``) turn their input into a ``ScheduleSpec``. Without one, a tiny GPT-style decoder
+(built in code) is pre-trained briefly on a synthetic corpus, then fine-tuned on a shifted task with
+``torch.optim.AdamW`` in three param groups and the scheduler the framework itself builds
+(``transformers.get_scheduler`` for ``hf``), stepped the way its trainer steps it. The LR every group used at every
+``optimizer.step()`` is recorded and compared with lrviz's prediction; the loss, the gradients, the device and the
+speed are reported. Works under ``torchrun`` (DDP; gloo on CPU, NCCL on CUDA).
 
-This package is the only part of lrviz that imports torch, and only when a run starts: importing
-``lrviz.verify`` itself is cheap, and ``require_torch`` turns a missing PyTorch into exit code 3.
+This package (and ``lrviz.integrations``) is the only part of lrviz that imports torch, and only when a run
+starts: importing ``lrviz.verify`` itself is cheap, and ``require_torch`` turns a missing PyTorch into exit code 3.
 
     >>> from lrviz import ScheduleSpec
     >>> from lrviz.verify import VerifyOptions, run_verify

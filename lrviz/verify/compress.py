@@ -74,10 +74,10 @@ def compress(spec: ScheduleSpec, steps: int) -> tuple[ScheduleSpec, Compression 
     """The schedule to verify in ``steps`` updates: ``spec`` itself if it is not longer, else its compression."""
     if spec.total_steps <= steps:
         return spec, None
-    if spec.framework != "hf":
+    if spec.framework not in ("hf", "axolotl"):  # Axolotl's cosine lengths are ratios of the run (constant ratio)
         raise SpecError(
-            f"--framework {spec.framework}: lrviz verify can compress only hf schedules so far; verify the whole "
-            f"{spec.total_steps:,}-update run with --steps {spec.total_steps}"
+            f"--framework {spec.framework}: lrviz verify can compress only hf and axolotl schedules so far; verify the whole "
+            f"{spec.total_steps:,}-update run with --full (or --steps {spec.total_steps})"
         )
     factor = steps / spec.total_steps
     warmup = _scaled(spec.warmup_steps, factor)

@@ -75,12 +75,13 @@ def report_figure(report: VerifyReport) -> Figure:
         ax.spines[["top", "right"]].set_visible(False)
 
     passed = report.exit_code == 0
+    verdict = "PASS" if passed else ("NOT THE FRAMEWORK (lrviz's formula)" if report.ok else "FAIL")
     device = report.device
-    figure.suptitle(f"lrviz verify — {'PASS' if passed else 'FAIL'}: {report.spec.scheduler}, {report.updates:,} updates "
+    figure.suptitle(f"lrviz verify — {verdict}: {report.spec.scheduler}, {report.updates:,} updates "
                     f"on {device['name']}", x=0.01, ha="left", fontsize=10.5, fontweight="bold",
                     color="#24292f" if passed else "#d1242f")
     implementation = report.implementation
-    source = "transformers" if implementation["kind"] == "framework" else "torch"
+    source = implementation["source"].split(".")[0] if implementation["kind"] == "framework" else "torch"
     lr_ax.set_title(f"{implementation['class']} from {source} {implementation['version']} · torch {device['torch']} · "
                     f"{device['dtype']}" + (f" · {report.ranks.world_size} ranks ({report.ranks.backend})" if report.ranks else "")
                     + (f" · {report.compression.short()}" if report.compression else ""),

@@ -19,6 +19,10 @@ from .compress import Compression
 # Exactness as everywhere in lrviz (DESIGN.md): 1e-12 relative, or 1e-18 absolute near zero.
 REL_TOL = 1e-12
 ABS_TOL = 1e-18
+# Exit code of a run that matched, but where lrviz's formula (or a stand-in class), not the framework's own
+# scheduler object, drove the optimizer: distinct from 0 so that scripts cannot mistake it for the real check.
+EXIT_FRAMEWORK_NOT_TESTED = 4
+NOT_TESTED = "the framework was not tested"
 # The loss must fall by at least this fraction: mean of the last 10% of updates vs the first 10%.
 LOSS_MARGIN = 0.02
 # Fewer updates than this leave a 10% window of one or two noisy updates: the loss is shown but not judged.
@@ -103,6 +107,7 @@ class Health:
     grad_norm: np.ndarray  # total gradient norm per update, before clipping
     max_grad_norm: float  # the clipping threshold
     skipped: np.ndarray | None = None  # per update: the fp16 loss scaler skipped it (inf gradients are expected there)
+    judge_loss: bool = True  # False: a run that checks the schedule only (the real Trainer on a tiny untrained model)
 
     @property
     def _checked_norms(self) -> np.ndarray:
@@ -126,17 +131,25 @@ class Health:
         return (self.loss_last - self.loss_first) / self.loss_first if self.loss_first else float("nan")
 
     @property
+    def _norms_finite(self) -> np.ndarray:
+        """Per update: the gradient norm is finite (all True where the run logged no norm per update, as DeepSpeed)."""
+        norms = self._checked_norms
+        if len(norms) != len(self.loss):
+            return np.ones(len(self.loss), dtype=bool)
+        return np.isfinite(norms)
+
+    @property
     def finite(self) -> bool:
-        return bool(np.all(np.isfinite(self.loss)) and np.all(np.isfinite(self._checked_norms)))
+        return bool(np.all(np.isfinite(self.loss)) and np.all(self._norms_finite))
 
     @property
     def first_nonfinite(self) -> int | None:
-        bad = np.flatnonzero(~(np.isfinite(self.loss) & np.isfinite(self._checked_norms)))
+        bad = np.flatnonzero(~(np.isfinite(self.loss) & self._norms_finite))
         return int(bad[0]) if len(bad) else None
 
     @property
     def loss_judged(self) -> bool:
-        return len(self.loss) >= MIN_UPDATES_FOR_LOSS
+        return self.judge_loss and len(self.loss) >= MIN_UPDATES_FOR_LOSS
 
     @property
     def loss_falls(self) -> bool:
@@ -241,10 +254,39 @@ class VerifyReport:
         return self.health.finite and (self.health.loss_falls or not self.health.loss_judged)
 
     @property
+    def framework_tested(self) -> bool:
+        """Whether the framework's own scheduler object drove the optimizer (not lrviz's formula, not a stand-in)."""
+        return self.implementation.get("kind") == "framework"
+
+    @property
+    def run_length_matches(self) -> bool:
+        planned = self.training.get("trainer_max_steps")
+        return planned is None or planned == self.spec.total_steps
+
+    @property
+    def ok(self) -> bool:
+        """The LR matches at every update of every group on every rank, the run length too, and training is healthy."""
+        return self.lr_matches and self.healthy and self.run_length_matches and (self.ranks is None or self.ranks.ok)
+
+    @property
     def exit_code(self) -> int:
-        """0: the LR matches at every update of every group on every rank and training is healthy; 1 otherwise."""
-        ok = self.lr_matches and self.healthy and (self.ranks is None or self.ranks.ok)
-        return 0 if ok else 1
+        """0: ok with the framework's own scheduler; 4: ok, but only against lrviz's formula or a stand-in; 1: not ok."""
+        if not self.ok:
+            return 1
+        return 0 if self.framework_tested else EXIT_FRAMEWORK_NOT_TESTED
+
+    def verdict(self) -> str:
+        """What the run proved, in one line (the command's last line)."""
+        if not self.ok:
+            return "verify failed: " + "; ".join(self.problems())
+        if self.framework_tested:
+            package = self.implementation.get("source", "").split(".")[0] or "the framework"
+            return (f"verify passed: the framework's own scheduler ({package} {self.implementation.get('version')} "
+                    f"{self.implementation.get('class')}) drove the optimizer and matched lrviz's prediction at every update")
+        if self.implementation.get("kind") == "torch":
+            return (f"stepping checked against torch's {self.implementation.get('class')} standing in for the "
+                    f"framework's scheduler; {NOT_TESTED}")
+        return f"stepping checked against lrviz's formula; {NOT_TESTED}"
 
     def divergence_sentence(self) -> str | None:
         """Where the realized LR first leaves the prediction, in one line."""
@@ -267,6 +309,9 @@ class VerifyReport:
         sentence = self.divergence_sentence()
         if sentence:
             found.append(sentence)
+        if not self.run_length_matches:
+            found.append(f"the Trainer planned {self.training['trainer_max_steps']:,} updates, lrviz predicts "
+                         f"{self.spec.total_steps:,} ({self.training.get('step_arithmetic', '')})")
         if self.recorded != self.updates - self.skipped:
             found.append(f"optimizer.step() ran {self.recorded:,} times for {self.updates:,} updates "
                          f"({self.skipped:,} skipped by the loss scaler)")
@@ -291,6 +336,8 @@ class VerifyReport:
         return {
             "passed": self.exit_code == 0,
             "exit_code": self.exit_code,
+            "framework_tested": self.framework_tested,
+            "verdict": self.verdict(),
             "problems": self.problems(),
             "configured": self.configured.to_dict(),
             "verified": self.spec.to_dict(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +58,8 @@ def run_verify(spec: ScheduleSpec, options: VerifyOptions = VerifyOptions(), *, 
         torch.set_num_threads(1)  # the model is tiny: more threads only contend with other processes
     finished = False
     try:
-        report = _run(spec, options, runtime, progress, wall_start)
+        with contextlib.redirect_stdout(sys.stderr):  # what a framework prints (DeepSpeed's logger) is not the report
+            report = _run(spec, options, runtime, progress, wall_start)
         finished = True
         return report
     finally:

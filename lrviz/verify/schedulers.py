@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import EnvironmentUnavailable
-from ..schedules import factors
+from ..schedules import factors, lr_at
 from ..spec import ScheduleSpec
 
 KIND_FRAMEWORK = "framework"  # the framework's own scheduler object
@@ -42,10 +42,26 @@ class Implementation:
         return {"kind": self.kind, "source": self.source, "class": self.class_name, "version": self.version, "note": self.note}
 
 
+def scheduler_index(scheduler: Any) -> int:
+    """How many times the scheduler has been stepped (torch ``last_epoch``, DeepSpeed ``last_batch_iteration``)."""
+    inner = getattr(scheduler, "scheduler", None)  # accelerate's AcceleratedScheduler wraps the real one
+    for candidate in (scheduler, inner):
+        for attribute in ("last_epoch", "last_batch_iteration"):
+            value = getattr(candidate, attribute, None)
+            if isinstance(value, int):
+                return value + (1 if attribute == "last_batch_iteration" else 0)
+    return -1
+
+
 def build_scheduler(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, Implementation, list[str]]:
     """The scheduler for ``spec`` on ``optimizer``, what it is, and any warnings its constructor gave."""
+    if spec.framework in FRAMEWORK_BUILDERS:
+        built = FRAMEWORK_BUILDERS[spec.framework](spec, optimizer)
+        if isinstance(built, str):
+            return _fallback(spec, optimizer, built)
+        return built
     if spec.framework != "hf":
-        return _fallback(spec, optimizer, f"lrviz verify does not build {spec.framework}'s own scheduler yet")
+        return _fallback(spec, optimizer, f"lrviz verify does not build {spec.framework}'s own scheduler")
     try:
         import transformers
         from transformers.optimization import get_scheduler
@@ -72,6 +88,151 @@ def build_scheduler(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tup
     return scheduler, implementation, [str(w.message) for w in caught]
 
 
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _deepspeed(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, Implementation, list[str]] | str:
+    """DeepSpeed's own ``lr_schedules`` class, stepped as ``DeepSpeedEngine._take_model_step`` steps it: after
+    every optimizer step that was not skipped (the engine itself is not used)."""
+    try:
+        from deepspeed.runtime import lr_schedules
+    except ImportError:
+        return "deepspeed is not installed"
+    except Exception as error:  # noqa: BLE001 - a broken install (missing ops, CUDA probing) is an environment fact
+        return f"deepspeed failed to import ({type(error).__name__}: {' '.join(str(error).split())[:160]})"
+    cls = getattr(lr_schedules, spec.scheduler, None)
+    if cls is None:
+        return f"deepspeed {_version('deepspeed')} has no scheduler class {spec.scheduler}"
+    params = dict(spec.scheduler_kwargs)
+    params["warmup_num_steps"] = spec.warmup_steps
+    if spec.scheduler != "WarmupLR":
+        params["total_num_steps"] = spec.total_steps
+    try:
+        scheduler = cls(optimizer, **params)
+    except (TypeError, ValueError) as error:
+        return f"deepspeed's {spec.scheduler} refuses {params} ({error})"
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    return scheduler, Implementation(KIND_FRAMEWORK, f"deepspeed.runtime.lr_schedules.{spec.scheduler}(optimizer, {shown}), "
+                                     "stepped after each optimizer step as DeepSpeedEngine steps it (engine not used)",
+                                     spec.scheduler, _version("deepspeed")), []
+
+
+def _torch_classes(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, Implementation, list[str]] | str:
+    """torch's own ``CosineAnnealingLR``, or ``SequentialLR(LinearLR, CosineAnnealingLR)`` for a warmup."""
+    from ..frameworks.torch_sched import t_max
+
+    schedulers = torch.optim.lr_scheduler
+    eta_min = float(spec.kwarg("eta_min"))
+    T = t_max(spec)
+    if spec.scheduler == "CosineAnnealingLR":
+        scheduler = schedulers.CosineAnnealingLR(optimizer, T_max=T, eta_min=eta_min)
+        text = f"CosineAnnealingLR(optimizer, T_max={T}, eta_min={eta_min!r})"
+    elif spec.scheduler == "SequentialLR":
+        W = spec.warmup_steps
+        start, end = float(spec.kwarg("start_factor")), float(spec.kwarg("end_factor"))
+        linear = schedulers.LinearLR(optimizer, start_factor=start, end_factor=end, total_iters=W)
+        cosine = schedulers.CosineAnnealingLR(optimizer, T_max=T, eta_min=eta_min)
+        scheduler = schedulers.SequentialLR(optimizer, [linear, cosine], milestones=[W])
+        text = (f"SequentialLR(optimizer, [LinearLR(start_factor={start!r}, end_factor={end!r}, total_iters={W}), "
+                f"CosineAnnealingLR(T_max={T}, eta_min={eta_min!r})], milestones=[{W}])")
+    else:
+        return f"lrviz verify does not build torch's {spec.scheduler}"
+    return scheduler, Implementation(KIND_FRAMEWORK, f"torch.optim.lr_scheduler.{text}", spec.scheduler,
+                                     torch.__version__), []
+
+
+def load_timm_cosine() -> Any:
+    """timm's real ``CosineLRScheduler``, loaded from its files without ``timm/__init__`` (which imports
+    torchvision); None where timm is not installed."""
+    import importlib.util
+    import sys
+    import types
+    from pathlib import Path
+
+    try:
+        found = importlib.util.find_spec("timm")
+    except (ImportError, ValueError, AttributeError):
+        return None
+    if found is None or not found.submodule_search_locations:
+        return None
+    folder = Path(list(found.submodule_search_locations)[0]) / "scheduler"
+    package = types.ModuleType("lrviz_timm_scheduler")
+    package.__path__ = [str(folder)]
+    sys.modules.setdefault("lrviz_timm_scheduler", package)
+    for name in ("scheduler", "cosine_lr"):
+        full = f"lrviz_timm_scheduler.{name}"
+        if full not in sys.modules:
+            module_spec = importlib.util.spec_from_file_location(full, folder / f"{name}.py")
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[full] = module
+            module_spec.loader.exec_module(module)
+    return sys.modules["lrviz_timm_scheduler.cosine_lr"].CosineLRScheduler
+
+
+class TimmPerUpdate:
+    """timm's scheduler stepped as its ``train.py`` does with ``--sched-on-updates``:
+    ``num_updates += 1; lr_scheduler.step_update(num_updates)`` after each optimizer update."""
+
+    def __init__(self, scheduler: Any) -> None:
+        self.scheduler = scheduler
+        self.last_epoch = 0  # num_updates: the index the next optimizer step runs at
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        self.scheduler.step_update(num_updates=self.last_epoch)
+
+
+def _timm(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, Implementation, list[str]] | str:
+    from ..frameworks.timm import t_initial
+
+    if spec.scheduler != "CosineLRScheduler":
+        return f"lrviz verify does not build timm's {spec.scheduler}"
+    try:
+        cls = load_timm_cosine()
+    except Exception as error:  # noqa: BLE001 - timm's files failed to load: an environment fact
+        return f"timm's scheduler files failed to load ({type(error).__name__}: {error})"
+    if cls is None:
+        return "timm is not installed"
+    kwargs = {key: value for key, value in spec.scheduler_kwargs.items() if key != "t_initial"}
+    T = t_initial(spec)
+    scheduler = cls(optimizer, t_initial=T, warmup_t=spec.warmup_steps, t_in_epochs=False, **kwargs)
+    shown = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    return TimmPerUpdate(scheduler), Implementation(
+        KIND_FRAMEWORK, f"timm.scheduler.CosineLRScheduler(optimizer, t_initial={T}, warmup_t={spec.warmup_steps}, "
+                        f"t_in_epochs=False{shown}), step_update(num_updates) after each update (train.py "
+                        "--sched-on-updates; loaded without torchvision)", "CosineLRScheduler", _version("timm")), []
+
+
+def _not_installed(package: str, module: str) -> Any:
+    def build(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> str:
+        import importlib.util
+
+        try:
+            present = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            present = False
+        if not present:
+            return f"{package} is not installed"
+        return f"lrviz verify does not build {package}'s own scheduler yet"
+
+    return build
+
+
+FRAMEWORK_BUILDERS = {
+    "deepspeed": _deepspeed,
+    "torch": _torch_classes,
+    "timm": _timm,
+    "megatron": _not_installed("megatron-core", "megatron.core"),
+    "nemo": _not_installed("nemo_toolkit", "nemo"),
+}
+
+
 def _torch_equivalent(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, str] | None:
     """A torch scheduler class with the same LR at every update of the run, if there is one."""
     schedulers = torch.optim.lr_scheduler
@@ -94,12 +255,16 @@ def _fallback(spec: ScheduleSpec, optimizer: torch.optim.Optimizer, why: str) ->
         return scheduler, Implementation(KIND_TORCH, f"torch.optim.lr_scheduler.{text}", type(scheduler).__name__,
                                          torch.__version__, note), []
 
-    def factor(step: int) -> float:
-        return float(factors(spec, np.array([step], dtype=np.float64))[0])
+    def factor_for(base: float) -> Any:
+        if base == 0:
+            return lambda step: float(factors(spec, np.array([step], dtype=np.float64))[0])
+        # lr_at gives each group's LR (frameworks with absolute floors or LRs included); LambdaLR multiplies by base
+        return lambda step: float(lr_at(spec, np.array([step], dtype=np.float64), base_lr=base)[0]) / base
 
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    bases = [float(group["lr"]) for group in optimizer.param_groups]
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, [factor_for(base) for base in bases])
     framework = "transformers'" if spec.framework == "hf" else f"{spec.framework}'s"
-    fix = " (pip install transformers to check that)" if spec.framework == "hf" else ""
+    fix = " (pip install transformers to check that)" if spec.framework == "hf" else " (--require-framework: exit 3)"
     note = (f"{why} and no torch scheduler class expresses {spec.scheduler}: LambdaLR over lrviz's own formula "
             f"drives the optimizer, so this checks the stepping, not {framework} arithmetic{fix}")
     return scheduler, Implementation(KIND_LRVIZ, "torch.optim.lr_scheduler.LambdaLR(optimizer, lrviz factor)", "LambdaLR",

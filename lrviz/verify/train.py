@@ -22,6 +22,7 @@ from torch.utils.data import BatchSampler, DistributedSampler
 from . import data
 from .device import Runtime, synchronize
 from .model import ModelConfig, TinyGPT, lm_loss
+from .schedulers import scheduler_index
 
 STEPPINGS = ("trainer", "per-micro-batch", "before-optimizer")  # the last two are wrong on purpose, for testing
 PRETRAIN_UPDATES = 100
@@ -44,7 +45,7 @@ class LrRecorder:
 
     def _record(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         self.rows.append([float(group["lr"]) for group in optimizer.param_groups])
-        self.index.append(int(getattr(self.scheduler, "last_epoch", -1)))
+        self.index.append(scheduler_index(self.scheduler))
 
     def remove(self) -> None:
         self.handle.remove()
