@@ -20,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cli_helpers import invoke
+from realworld import REAL_LOGS, requires_real_world
 
 DATA = Path(__file__).parent / "data"
-DHEENA = DATA / "dheena731_trainer_state.json"
+DHEENA = REAL_LOGS / "tinyllama-lora" / "trainer_state.json"  # Dheena731/tinyLlama-finetune@6c71f96fae31
 DEEPSPEED = DATA / "deepspeed_warmuplr_trainer_state.json"
 
 
@@ -45,6 +46,7 @@ def hf_cosine(k: int, peak: float, warmup: int, total: int) -> float:
 # ------------------------------------------------------------------------------------------ the public log
 
 
+@requires_real_world
 def test_dheena_file_is_the_documented_public_copy():
     """users.md C5 quotes these entries of Dheena731/tinyLlama-finetune@c9a022f7 trainer_state.json verbatim."""
     data = json.loads(DHEENA.read_text())
@@ -60,6 +62,7 @@ def test_dheena_file_is_the_documented_public_copy():
         assert abs(hf_cosine(update, 1e-5, 57, 2808) - lr) <= 1e-12 * lr, step
 
 
+@requires_real_world
 def test_dheena_inferred_with_the_drift_and_where_it_begins():
     document = check(DHEENA, code=1)
     settings_ = document["inferred"]["settings"]
@@ -74,6 +77,7 @@ def test_dheena_inferred_with_the_drift_and_where_it_begins():
     assert "learning_rate: 1.0e-5" in snippet
 
 
+@requires_real_world
 def test_dheena_against_its_config(tmp_path):
     config = tmp_path / "train.yaml"
     config.write_text("learning_rate: 1.0e-5\nlr_scheduler_type: cosine\nwarmup_steps: 0.02\nmax_steps: 2808\n")
@@ -84,6 +88,7 @@ def test_dheena_against_its_config(tmp_path):
     assert causes(document)["skipped-step"] == [2025, 2040]
 
 
+@requires_real_world
 def test_dheena_cut_before_the_drift_follows_and_stopped_early(tmp_path):
     data = json.loads(DHEENA.read_text())
     data["log_history"] = [e for e in data["log_history"] if e["step"] <= 1500]
@@ -95,6 +100,7 @@ def test_dheena_cut_before_the_drift_follows_and_stopped_early(tmp_path):
     assert causes(document)["stopped-early"] == [1500, 1500]
 
 
+@requires_real_world
 @pytest.mark.parametrize("form", ["llamafactory", "wandb", "tensorboard"])
 def test_dheena_in_other_formats(form, tmp_path):
     """The same run as LLaMA-Factory's LogCallback (current_steps = global_step, total_steps = max_steps), a W&B
@@ -253,6 +259,7 @@ def test_any_transformers_schedule_is_inferred_back_exactly(tmp_path_factory, ru
 # ------------------------------------------------------------------------------------------ outputs
 
 
+@requires_real_world
 def test_json_document(tmp_path):
     document = check(DHEENA, code=1)
     assert document["lrviz_version"] and document["command"] == "check-run"
@@ -264,6 +271,7 @@ def test_json_document(tmp_path):
     assert (point["update"], point["matches_update"]) == (2039, 2038)
 
 
+@requires_real_world
 @pytest.mark.parametrize("name", ["overlay.png", "overlay.svg"])
 def test_overlay_figure(name, tmp_path):
     target = tmp_path / name
@@ -298,6 +306,7 @@ def _modules(tmp_path: Path, *args: str) -> dict:
     return json.loads(line[-1][len("MODULES "):])
 
 
+@requires_real_world
 @pytest.mark.slow
 def test_check_run_without_a_figure_imports_neither_torch_nor_matplotlib(tmp_path):
     modules = _modules(tmp_path, "check-run", str(DHEENA), "--json")
