@@ -91,7 +91,16 @@ def run_check(log: str, params: dict[str, Any], *, log_format: str, step_column:
     conventions = conventions_for(log_convention)
     if log_convention == "auto" and run.columns == ("step", "lr"):
         conventions = ("hf", "update")  # lrviz plot's own per-update export
-    if _explicit(params):
+    if log_convention == "auto" and run.conventions:
+        conventions = run.conventions
+    logged_spec = None
+    if run.fmt == "megatron" and not _explicit(params):
+        from ..logs.megatron import schedule_from_settings
+
+        logged_spec = schedule_from_settings(run.settings)
+    if logged_spec is not None:
+        report = check_against(run, HFModel(logged_spec), "the log's arguments", conventions, tol)
+    elif _explicit(params):
         model, label, grad_accum, replaced = _schedule(run, params)
         report = check_against(run, model, label, conventions, tol, grad_accum)
         if replaced is not None:
@@ -176,6 +185,9 @@ def _document(report: Report, output: str | None) -> dict[str, Any]:
             "convention": inference.convention,
             "ranges": {key: [low, high] for key, (low, high) in inference.ranges.items()},
             "notes": list(inference.notes),
+            "alternatives": [{"description": model.describe(), "settings": model.settings(), "convention": convention}
+                             for model, convention in inference.alternatives],
+            "deciding": inference.deciding or None,
             "snippets": [{"title": s.title, "language": s.language, "text": s.text}
                          for s in snippets(inference.model, "total_steps" not in inference.ranges, run.total_steps)],
         }
@@ -296,6 +308,11 @@ def _print_report(console: Console, report: Report, notes: list[str]) -> None:
         console.print(f"[bold]{lead}[/] ({inference.model.describe()}):", soft_wrap=True)
         for note in inference.notes:
             console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+        for model, convention in inference.alternatives:
+            console.print(f"[bold]equally exact:[/] {model.describe()} (read as: {CONVENTION_TEXT[convention]})",
+                          soft_wrap=True)
+        if inference.deciding:
+            console.print(f"[bold]what decides:[/] {inference.deciding}", soft_wrap=True)
         for snippet in snippets(inference.model, "total_steps" not in inference.ranges, run.total_steps):
             console.print(f"[dim]# {snippet.title}[/]")
             console.print(Text(snippet.text), soft_wrap=True)

@@ -79,8 +79,12 @@ def read_trainer_state(path: str, text: str) -> LoggedRun:
         notes.append("num_train_epochs is sys.maxsize: a streaming run (IterableDataset), its length is max_steps")
     if total is not None and isinstance(meta.get("logging_steps"), float):
         notes.append(f"logging_steps is stored as a float ({meta['logging_steps']!r}), as some exporters write it")
+    callbacks = meta.get("stateful_callbacks") if isinstance(meta.get("stateful_callbacks"), dict) else {}
+    control = callbacks.get("TrainerControl", {}) if isinstance(callbacks.get("TrainerControl"), dict) else {}
+    settings = {"early_stopping_callback": "EarlyStoppingCallback" in callbacks,
+                "should_training_stop": bool((control.get("args") or {}).get("should_training_stop"))}
     return LoggedRun(
-        path=path, fmt="hf", steps=step_array, lr=lr_array,
+        path=path, fmt="hf", steps=step_array, lr=lr_array, settings=settings,
         total_steps=total, logging_steps=_positive(meta.get("logging_steps")),
         save_steps=_positive(meta.get("save_steps")), global_step=_positive(meta.get("global_step")), skipped=skipped,
         notes=tuple(notes), resumes=tuple(resumes), duplicates=duplicates,

@@ -139,3 +139,41 @@ def read_megatron_log(path: str, text: str) -> LoggedRun:
     return LoggedRun(path=path, fmt="megatron", steps=step_array, lr=lr_array, total_steps=total, rounding=rounding,
                      notes=tuple(notes), resumes=resumes, duplicates=duplicates, reported_skips=tuple(skips),
                      settings=settings, conventions=("megatron",))
+
+
+def schedule_from_settings(settings: dict):
+    """The Megatron schedule the log's arguments (and a resumed run's checkpoint values) describe, or None when
+    they do not give the peak and the run length. The global batch size cancels out of the LR per iteration
+    (warmup, decay and the step count are all in samples), so 1 stands in when the log does not print it."""
+    from ..errors import SpecError
+    from ..spec import ScheduleSpec
+
+    lr, iters = settings.get("lr"), settings.get("train_iters")
+    if not isinstance(lr, (int, float)) or not isinstance(iters, int):
+        return None
+    gbs = settings.get("global_batch_size") if isinstance(settings.get("global_batch_size"), int) else 1
+    kwargs = {"global_batch_size": gbs, "min_lr": float(settings.get("min_lr") or 0.0)}
+    for name in ("lr_warmup_fraction", "lr_warmup_init", "lr_decay_iters", "lr_wsd_decay_iters", "lr_wsd_decay_style"):
+        if settings.get(name) is not None:
+            kwargs[name] = settings[name]
+    style = settings.get("lr_decay_style") or "linear"
+    warmup = int(settings.get("lr_warmup_iters") or 0)
+    checkpoint = settings.get("checkpoint", {})
+    if "lr" in checkpoint:
+        lr = checkpoint["lr"]
+    if "min_lr" in checkpoint:
+        kwargs["min_lr"] = float(checkpoint["min_lr"])
+    if "lr_decay_style" in checkpoint:
+        style = checkpoint["lr_decay_style"]
+    if "lr_decay_steps" in checkpoint:
+        kwargs["lr_decay_iters"] = int(round(checkpoint["lr_decay_steps"] / gbs))
+    if "lr_warmup_steps" in checkpoint:
+        kwargs.pop("lr_warmup_fraction", None)
+        warmup = int(round(checkpoint["lr_warmup_steps"] / gbs))
+    if kwargs.get("lr_warmup_fraction") is not None:
+        warmup = 0
+    try:
+        return ScheduleSpec(framework="megatron", scheduler=str(style), peak_lr=float(lr), total_steps=iters,
+                            warmup_steps=warmup, scheduler_kwargs=kwargs)
+    except SpecError:
+        return None

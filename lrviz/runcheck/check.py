@@ -150,15 +150,24 @@ def drift_finding(run: LoggedRun, alignment: Alignment, change: Change, model: M
         )
     flat = (f" (from step {int(run.steps[a + 1]):,} to step {int(run.steps[change.before]):,} the LR is flat, so "
             "either reading fits there)") if plateau else ""
-    if delta == -1:
+    if delta < 0:
+        count = -delta
+        what = "one scheduler step" if count == 1 else f"{count} scheduler steps"
+        reported = [skip for skip in run.reported_skips if step_a < skip.step <= step_b]
+        reported_text = ""
+        if reported:
+            total = sum(skip.count for skip in reported)
+            reported_text = (f"; the log itself reports {total} skipped iteration{'s' if total != 1 else ''} there "
+                             f"(iteration {', '.join(str(skip.step) for skip in reported)})")
         return Finding(
-            "skipped-step", "error", f"one scheduler step went missing {where}",
-            f"up to step {step_a:,} the logged LR is that of update s, from step {step_b:,} on that of update s−1 "
-            f"({example}){flat}: the scheduler was not stepped once in updates {k_a + 1:,}–{k_b:,}. A skipped "
-            f"optimizer step does this (fp16/bf16 overflow or inf/NaN gradients: the Trainer then does not step the "
+            "skipped-step", "error", f"{what} went missing {where}",
+            f"up to step {step_a:,} the logged LR is that of update s{change.old:+d}, from step {step_b:,} on that of "
+            f"update s{change.new:+d} ({example}){flat}: the scheduler was not stepped {count} time"
+            f"{'s' if count != 1 else ''} in updates {k_a + 1:,}–{k_b:,}{reported_text}. A skipped optimizer step "
+            f"does this (fp16 loss-scale overflow or inf/NaN gradients: the Trainer then does not step the "
             f"scheduler){checkpoint_text}",
-            "look for a loss-scale overflow or NaN gradients near that step; the schedule now ends one update later "
-            "than planned (the last update does not reach the final LR)",
+            f"look for loss-scale overflows or NaN gradients near that step; the schedule now ends {count} update"
+            f"{'s' if count != 1 else ''} later than planned (the last updates do not reach the final LR)",
             (step_a, step_b),
         )
     direction = "behind" if delta < 0 else "ahead"
@@ -217,10 +226,18 @@ def stopped_early(run: LoggedRun, alignment: Alignment, model: Model) -> Finding
     lr_last = float(alignment.lr[-1])
     end = float(model.lr(np.array([float(T - 1)]))[0])
     checkpoint = ""
+    title = f"the log stops {remaining:,} updates before the schedule ends"
     if run.global_step and run.total_steps and run.global_step < run.total_steps:
-        checkpoint = f" (this trainer_state.json is from global_step {run.global_step:,} of max_steps {run.total_steps:,}: a checkpoint)"
+        if run.settings.get("should_training_stop"):
+            stopper = "EarlyStoppingCallback" if run.settings.get("early_stopping_callback") else "a callback"
+            title = f"the run stopped early ({stopper}) at global_step {run.global_step:,} of {run.total_steps:,}"
+            checkpoint = f" ({stopper} set should_training_stop: the run ended there on purpose)"
+        else:
+            title = f"the log is a checkpoint copy: global_step {run.global_step:,} of max_steps {run.total_steps:,}"
+            checkpoint = (f" (this trainer_state.json is from global_step {run.global_step:,} of max_steps "
+                          f"{run.total_steps:,}: a checkpoint saved before the end, not the run's last state)")
     return Finding(
-        "stopped-early", "warning", f"the log stops {remaining:,} updates before the schedule ends",
+        "stopped-early", "warning", title,
         f"the last logged LR, at step {int(run.steps[-1]):,} (update {last:,} of {T:,}), is {_lr(lr_last)} "
         f"({lr_last / model.peak_lr:.1%} of the peak); the schedule's last update would use {_lr(end)}{checkpoint}",
         "nothing to fix if the run was stopped on purpose (early stopping, a checkpoint); otherwise the decay never "
@@ -406,8 +423,33 @@ def _align_best(run: LoggedRun, model: Model, conventions: Sequence[str], tol: f
     return best[1], best[2]
 
 
+def resume_findings(run: LoggedRun) -> list[Finding]:
+    """The resumes the reader found inside the file (a second run appended to the same log)."""
+    findings = []
+    for resume in run.resumes:
+        if resume.overlap and resume.agree == resume.overlap:
+            verdict = (f"the {resume.overlap:,} steps logged by both runs carry the same LRs, so the scheduler state "
+                       "was restored with the checkpoint")
+            severity = "info"
+        elif resume.overlap:
+            verdict = (f"only {resume.agree:,} of the {resume.overlap:,} steps logged by both runs carry the same LR: "
+                       "the resumed run's schedule differs from the first run's; the later values are the ones checked")
+            severity = "warning"
+        else:
+            verdict = "no step was logged by both runs"
+            severity = "info"
+        findings.append(Finding(
+            "resume", severity, f"the run was resumed at step {resume.first_step:,}",
+            f"line {resume.line:,} starts a second run (its clock starts over) at step {resume.first_step:,}, after the "
+            f"first run had logged up to step {resume.last_step_before:,}; {verdict}",
+            "" if severity == "info" else "resume from the checkpoint the first run saved, with its scheduler.pt",
+            (resume.first_step, resume.last_step_before),
+        ))
+    return findings
+
+
 def _common(run: LoggedRun, model: Model, convention: str, alignment: Alignment, conventions: Sequence[str]) -> list[Finding]:
-    findings: list[Finding] = []
+    findings: list[Finding] = resume_findings(run)
     if len(conventions) > 1 and convention != "hf":
         findings.append(Finding(
             "log-convention", "info", "each step logs the LR of the next update",

@@ -41,6 +41,8 @@ class Inference:
     alignment: Alignment
     ranges: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # setting -> (low, high or None)
     notes: tuple[str, ...] = ()
+    alternatives: tuple[tuple[Model, str], ...] = ()  # other schedules (and conventions) that reproduce it as exactly
+    deciding: str = ""  # what would decide between the winner and the alternatives
 
     @property
     def exact(self) -> bool:
@@ -452,6 +454,7 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
     families = tuple(families)
     hint = run.total_steps
     scored: list[tuple[tuple, tuple, Model, str, Alignment]] = []
+    exacts: list[tuple[Model, str, Alignment]] = []
     for convention in conventions:
         k = run.updates(convention).astype(np.float64)
         if (k < 0).any():
@@ -466,22 +469,24 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
                 continue
             hits = int(close(y[quick], model.lr(k[quick]), tol).sum())
             pool[key] = (hits, model)
-            if hits == len(quick) and isinstance(model, HFModel) and convention == conventions[0]:
+            if hits == len(quick) and isinstance(model, HFModel):
                 alignment = align(model, run.updates(convention), y, tol)
                 if alignment.perfect:  # proposals come simplest and shortest first: the first exact one is it
                     exact = (model, alignment)
                     break
         if exact is not None:
-            ranges, notes = _ranges(exact[0], convention, exact[1], run, tol)
-            return Inference(exact[0], convention, exact[1], ranges, tuple(notes))
+            exacts.append((exact[0], convention, exact[1]))
+            continue
         ranked = sorted(pool.values(), key=lambda item: (-item[0], _preference(item[1], convention, hint)))
         for hits, model in ranked[:FINALISTS]:
             if hits == 0:
                 break
             alignment = align(model, run.updates(convention), y, tol)
             scored.append((alignment.score(), _preference(model, convention, hint), model, convention, alignment))
-        if any(item[4].explained.all() and len(item[4].changes) <= 1 for item in scored):
+        if any(item[4].explained.all() and len(item[4].changes) <= 1 for item in scored) and not exacts:
             break  # another reading of the steps could at best remove that one change: keep the preferred one
+    if exacts:
+        return _ranked_exact(run, exacts, hint, tol)
     if not scored:
         return None
     best_score = max(item[0] for item in scored)
@@ -492,6 +497,50 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
         return None
     ranges, notes = _ranges(model, convention, alignment, run, tol)
     return Inference(model, convention, alignment, ranges, tuple(notes))
+
+
+COMMON = ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_min_lr", "warmup_stable_decay",
+          "polynomial", "cosine_with_restarts", "inverse_sqrt", "cosine_warmup_with_min_lr")
+
+
+def _evidence(model: Model, convention: str, hint: int | None, ranges: dict) -> tuple:
+    """Lower is more likely: the run length the file records, how common the type is, the logging convention of
+    current transformers, numbers people type (short peaks)."""
+    total = model.total_steps
+    low_high = ranges.get("total_steps")
+    # the older convention logs, at the last step, the LR of one update past the end: T = max_steps + 1 reads it
+    lengths = (hint,) if hint is None or convention == "hf" else (hint, hint + 1)
+    length_matches = hint is None or total in lengths or any(
+        low_high is not None and low_high[0] <= n and (low_high[1] is None or n <= low_high[1]) for n in lengths)
+    common = COMMON.index(model.scheduler) if model.scheduler in COMMON else len(COMMON)
+    return (not length_matches, common, convention != "hf", decimal_digits(model.peak_lr))
+
+
+def _ranked_exact(run: LoggedRun, exacts: list[tuple[Model, str, Alignment]], hint: int | None, tol: float) -> Inference:
+    """Every exact hypothesis, ranked by evidence; the winner carries the others and what would decide."""
+    scored = []
+    for model, convention, alignment in exacts:
+        ranges, notes = _ranges(model, convention, alignment, run, tol)
+        scored.append((_evidence(model, convention, hint, ranges), model, convention, alignment, ranges, notes))
+    scored.sort(key=lambda item: item[0])
+    _, model, convention, alignment, ranges, notes = scored[0]
+    alternatives = tuple((other[1], other[2]) for other in scored[1:])
+    deciding = ""
+    if alternatives:
+        reasons = []
+        best = scored[0][0]
+        for evidence, other, other_convention, *_ in scored[1:]:
+            if other_convention != convention:
+                reasons.append(f"the transformers version that wrote the log decides between the two readings of its "
+                               f"steps ({other_convention} for {other.describe()})")
+            if evidence[0] and not best[0]:
+                reasons.append(f"{other.describe()} does not match the run length the file records ({hint:,})")
+            elif other.warmup_steps != model.warmup_steps:
+                reasons.append("a config with warmup_steps decides")
+            elif other.scheduler != model.scheduler:
+                reasons.append("a config with lr_scheduler_type decides")
+        deciding = "; ".join(dict.fromkeys(reasons))
+    return Inference(model, convention, alignment, ranges, tuple(notes), alternatives, deciding)
 
 
 def _same(model: Model, run: LoggedRun, convention: str, alignment: Alignment, tol: float) -> bool:
