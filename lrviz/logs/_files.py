@@ -128,6 +128,23 @@ def checked_points(path: str, steps: Sequence[int], values: Sequence[float],
     return step_array, lr_array
 
 
+def fast_points(pairs: list) -> tuple[np.ndarray, np.ndarray] | None:
+    """(steps, LRs) of (step, LR) pairs that are all plain numbers, whole steps strictly increasing, LRs finite and
+    not negative; None otherwise (the careful path then names the problem or merges the lines)."""
+    if not pairs:
+        return None
+    steps, values = zip(*pairs)
+    if not set(map(type, steps)) <= {int} or not set(map(type, values)) <= {int, float}:
+        return None
+    step_array = np.array(steps, dtype=np.int64)
+    lr_array = np.array(values, dtype=np.float64)
+    if not (np.isfinite(lr_array).all() and (lr_array >= 0).all() and (step_array >= 0).all()):
+        return None
+    if len(step_array) > 1 and not (np.diff(step_array) > 0).all():
+        return None
+    return step_array, lr_array
+
+
 def parse_elapsed(text: Any) -> float | None:
     """LLaMA-Factory's ``elapsed_time`` ("0:02:12", "1 day, 0:08:23") in seconds; None if it is not one."""
     if not isinstance(text, str):

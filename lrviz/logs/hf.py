@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from . import LoggedRun, LogError
-from ._files import as_lr, as_step, checked_points, merge_points, no_lr_error
+from ._files import as_lr, as_step, checked_points, fast_points, merge_points, no_lr_error
 
 
 def read_trainer_state(path: str, text: str) -> LoggedRun:
@@ -37,6 +37,13 @@ def read_trainer_state(path: str, text: str) -> LoggedRun:
     if not isinstance(history, list):
         raise LogError(f"{path}: log_history is a {type(history).__name__}, not a list of log entries")
 
+    try:
+        fast = fast_points([(entry["step"], lr) for entry in history if (lr := entry.get("learning_rate")) is not None])
+    except (TypeError, KeyError, AttributeError):
+        fast = None
+    if fast is not None:
+        step_array, lr_array = fast
+        return _run(path, meta, step_array, lr_array, len(history) - len(step_array), (), 0, [])
     steps: list[int] = []
     values: list[float] = []
     places: list[int] = []
@@ -74,6 +81,10 @@ def read_trainer_state(path: str, text: str) -> LoggedRun:
         if duplicates:
             notes.append(f"{duplicates:,} entries repeat a step with the same LR: read once")
     step_array, lr_array = checked_points(path, steps, values, lambda index: f"log_history[{places[index]}]")
+    return _run(path, meta, step_array, lr_array, skipped, resumes, duplicates, notes)
+
+
+def _run(path, meta, step_array, lr_array, skipped, resumes, duplicates, notes) -> LoggedRun:
     total = _positive(meta.get("max_steps"))
     if meta.get("num_train_epochs") == 2**63 - 1:
         notes.append("num_train_epochs is sys.maxsize: a streaming run (IterableDataset), its length is max_steps")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from . import LoggedRun, LogError
-from ._files import as_lr, as_step, checked_points, merge_points, no_lr_error, parse_elapsed
+from ._files import as_lr, as_step, checked_points, fast_points, merge_points, no_lr_error, parse_elapsed
 
 STEP_KEYS = ("current_steps", "step", "global_step")
 LR_KEYS = ("lr", "learning_rate")
@@ -37,9 +37,31 @@ def _entries(path: str, lines: list[tuple[int, str]]) -> list:
     return entries
 
 
+def _fast(entries: list):
+    """The common case in one pass of comprehensions: every line an object with current_steps, LRs in step order."""
+    try:
+        pairs = [(entry["current_steps"], lr if (lr := entry.get("lr")) is not None else entry.get("learning_rate"))
+                 for entry in entries]
+        totals = {total for entry in entries if type(total := entry.get("total_steps")) is int and total > 0}
+    except (TypeError, KeyError, AttributeError):
+        return None
+    kept = [pair for pair in pairs if pair[1] is not None]
+    points = fast_points(kept)
+    if points is None:
+        return None
+    return points[0], points[1], len(entries) - len(kept), totals
+
+
 def read_trainer_log(path: str, text: str) -> LoggedRun:
     lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     entries = _entries(path, lines)
+    fast = _fast(entries)
+    if fast is not None:
+        step_array, lr_array, skipped, totals = fast
+        notes = () if len(totals) <= 1 else (f"total_steps changes within the file ({', '.join(map(str, sorted(totals)))}): "
+                                            f"lines from several runs? using the largest, {max(totals)}",)
+        return LoggedRun(path=path, fmt="llamafactory", steps=step_array, lr=lr_array,
+                         total_steps=max(totals) if totals else None, skipped=skipped, notes=notes)
     steps: list[int] = []
     values: list[float] = []
     numbers: list[int] = []

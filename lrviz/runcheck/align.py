@@ -9,6 +9,7 @@ from 0 to -1 lost one scheduler step there (a skipped optimizer step); an offset
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -57,12 +58,12 @@ class Alignment:
     changes: tuple[Change, ...]
     tol: float
 
-    @property
+    @cached_property
     def matched(self) -> np.ndarray:
         """Points that match at offset 0."""
         return np.array([offset == 0 for offset in self.offsets], dtype=bool)
 
-    @property
+    @cached_property
     def explained(self) -> np.ndarray:
         return np.array([offset is not None for offset in self.offsets], dtype=bool)
 

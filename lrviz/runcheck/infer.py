@@ -381,7 +381,8 @@ def _ds_proposals(k: np.ndarray, y: np.ndarray, warm: _Warmup, hint: int | None)
                 continue
             kk, yy = k[post], y[post]
             for shape, origin, name in (("linear", W_eff + 1, "WarmupDecayLR"), ("cosine", W_eff, "WarmupCosineLR")):
-                for length, _, rate in fit_decay(kk - origin, yy, shape, peak):
+                chosen = _spread(len(kk), FIT_POINTS)
+                for length, _, rate in fit_decay(kk[chosen] - origin, yy[chosen], shape, peak):
                     for T in {int(round(length)) + W_eff + d for d in (-1, 0, 1)}:
                         if T <= W_eff:
                             continue
@@ -477,6 +478,8 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
         if exact is not None:
             exacts.append((exact[0], convention, exact[1]))
             continue
+        if exacts:
+            continue  # an exact reading exists: inexact ones of another convention cannot win
         ranked = sorted(pool.values(), key=lambda item: (-item[0], _preference(item[1], convention, hint)))
         for hits, model in ranked[:FINALISTS]:
             if hits == 0:
@@ -544,6 +547,8 @@ def _ranked_exact(run: LoggedRun, exacts: list[tuple[Model, str, Alignment]], hi
 
 
 def _same(model: Model, run: LoggedRun, convention: str, alignment: Alignment, tol: float) -> bool:
+    if alignment.perfect:  # cheap: does the variant also put every point at its own update?
+        return bool(close(run.lr, model.lr(run.updates(convention).astype(np.float64)), tol).all())
     other = align(model, run.updates(convention), run.lr, tol)
     return other.offsets == alignment.offsets
 
