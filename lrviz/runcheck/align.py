@@ -83,6 +83,12 @@ class Alignment:
         """Higher is better: points explained, fewer offset changes, points matched at offset 0."""
         return (self.n_explained, -len(self.changes), int(self.matched.sum()))
 
+    def plausibility(self) -> tuple[int, int, int, int]:
+        """``score`` with one more criterion before the points at offset 0: a log that starts on schedule (runs lose
+        scheduler steps as they go; they do not start ahead or behind), for choosing among inferred schedules."""
+        first = next((offset for offset in self.offsets if offset is not None), 0)
+        return (self.n_explained, -len(self.changes), -abs(first), int(self.matched.sum()))
+
 
 def _candidates(model: Model, updates: np.ndarray, y: np.ndarray, tol: float) -> list[set[int]]:
     n = len(updates)

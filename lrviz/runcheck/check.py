@@ -150,7 +150,7 @@ def drift_finding(run: LoggedRun, alignment: Alignment, change: Change, model: M
         )
     flat = (f" (from step {int(run.steps[a + 1]):,} to step {int(run.steps[change.before]):,} the LR is flat, so "
             "either reading fits there)") if plateau else ""
-    if delta < 0:
+    if delta < 0 and -delta <= k_b - k_a:  # no more steps lost than updates ran between the two points
         count = -delta
         what = "one scheduler step" if count == 1 else f"{count} scheduler steps"
         reported = [skip for skip in run.reported_skips if step_a < skip.step <= step_b]
@@ -458,10 +458,26 @@ def _common(run: LoggedRun, model: Model, convention: str, alignment: Alignment,
             "", (int(run.steps[0]), int(run.steps[-1])),
         ))
     offsets = [offset for offset in alignment.offsets if offset is not None]
-    if offsets and offsets[0] != 0:
+    if offsets and offsets[0] < 0:
+        first = next(i for i, offset in enumerate(alignment.offsets) if offset is not None)
+        count = -offsets[0]
+        step = int(run.steps[first])
+        findings.append(Finding(
+            "skipped-step", "error",
+            f"{'one scheduler step' if count == 1 else f'{count} scheduler steps'} went missing before step {step:,}, "
+            "the first logged",
+            f"the first logged LR, at step {step:,}, is that of update {int(alignment.updates[first]) + offsets[0]:,} "
+            f"where update {int(alignment.updates[first]):,} should use {_lr(alignment.predicted[first])}: the "
+            f"scheduler was not stepped {count} time{'s' if count != 1 else ''} in the first updates. fp16 runs skip "
+            "their first optimizer steps while the loss scale comes down from 65536 (the Trainer does not step the "
+            "scheduler on a skipped step)",
+            "nothing to fix for a few early fp16 skips; the schedule ends that many updates later than planned",
+            (int(run.steps[0]) if first == 0 else int(run.steps[first - 1]), step),
+        ))
+    elif offsets and offsets[0] > 0:
         first = next(i for i, offset in enumerate(alignment.offsets) if offset is not None)
         findings.append(Finding(
-            "resume-offset", "error", f"the log is {abs(offsets[0]):,} updates {'ahead of' if offsets[0] > 0 else 'behind'} the schedule from its first point",
+            "resume-offset", "error", f"the log is {offsets[0]:,} updates ahead of the schedule from its first point",
             f"from step {int(run.steps[first]):,} the logged LR is that of update s{offsets[0]:+d}",
             "if the run resumed from an earlier run, check-run needs the log of the whole run; otherwise check "
             "--log-convention",
@@ -470,10 +486,13 @@ def _common(run: LoggedRun, model: Model, convention: str, alignment: Alignment,
     findings.extend(drift_finding(run, alignment, change, model) for change in alignment.changes)
     shifted = sum(1 for offset in alignment.offsets if offset not in (0, None))
     if shifted and alignment.explained.all():
+        lost = -min(0, offsets[-1]) if offsets else 0
+        lost_text = (f"; {lost:,} scheduler step{'s' if lost != 1 else ''} lost in all by the last logged step"
+                     if lost and all(b <= a for a, b in zip(offsets, offsets[1:])) else "")
         findings.append(Finding(
             "explained", "info", "apart from that, every logged LR is exact",
             f"{len(run) - shifted:,} logged LRs equal the schedule at their own update and {shifted:,} equal it at the "
-            f"shifted update (within {alignment.tol:.0e} relative)",
+            f"shifted update (within {alignment.tol:.0e} relative){lost_text}",
             "", (int(run.steps[0]), int(run.steps[-1])),
         ))
     return findings

@@ -413,6 +413,71 @@ def _ds_inside_warmup(k: np.ndarray, warm: _Warmup, warmup_type: str) -> Iterato
     yield DeepSpeedModel("WarmupLR", float(peaks[0]), first, warmup_type=warmup_type)
 
 
+MAX_SKIPS = 32  # skipped scheduler steps looked for inside the warmup
+
+
+def _peaks_above(top: float) -> list[float]:
+    """Peaks people type at or just above the largest logged LR (a run whose skips or logging interval hide the
+    peak never logs it): the largest LR rounded up to 1, 2 and 3 significant digits, and itself."""
+    found = []
+    exponent = math.floor(math.log10(top))
+    for digits in range(1, 4):
+        scale = 10.0 ** (exponent - digits + 1)
+        value = float(f"{math.ceil(top / scale * (1 - 1e-12)) * scale:.{digits}g}")
+        if value >= top * (1 - 1e-12) and value not in found:
+            found.append(value)
+    if top not in found:
+        found.append(top)
+    return found
+
+
+def _skipped_warmups(k: np.ndarray, y: np.ndarray, peak: float) -> list[int]:
+    """Warmup lengths W that put the rising points on the HF warmup line with a few scheduler steps lost: point
+    (k, y) with d steps lost is y = peak * (k - d) / W, so W = peak * (k - d) / y must be a whole number, with d
+    growing along the warmup. Fewest lost steps first; 0 (no warmup) always."""
+    rising = 0
+    while rising + 1 < len(y) and y[rising + 1] > y[rising] and y[rising + 1] < peak * (1 - 1e-12):
+        rising += 1
+    if rising == 0 or not (0 < y[0] < peak):
+        return [0]
+    found: list[tuple[int, int]] = []
+    for end in range(rising, max(rising - 3, 0), -1):  # the last rising points may already be in the decay
+        last_k, last_y = float(k[end]), float(y[end])
+        for lost in range(0, MAX_SKIPS + 1):
+            W = peak * (last_k - lost) / last_y
+            if W < 1 or abs(W - round(W)) > 1e-7 * W or last_k - lost > W:
+                continue
+            W = int(round(W))
+            ok = True
+            for index in range(end):  # earlier points lost no more steps than the last one
+                d = float(k[index]) - y[index] * W / peak
+                if not (-1e-6 <= d <= lost + 1e-6 and abs(d - round(d)) <= 1e-6 * max(1.0, float(k[index]))):
+                    ok = False
+                    break
+            if ok and (lost, W) not in found:
+                found.append((lost, W))
+    return [0] + [W for _, W in sorted(found)]
+
+
+def skip_tolerant(k: np.ndarray, y: np.ndarray, hint: int | None, legacy: bool) -> Iterator[Model]:
+    """Schedules that reproduce a log whose run lost scheduler steps early (fp16 loss-scale overflows, common in
+    the first updates): the exact fit of the warmup and decay cannot start from points that are already shifted,
+    so take the run length the file records, peaks just above the largest LR, and the warmups that a few lost steps
+    explain; alignment then finds every skip."""
+    if not hint or len(y) < 3 or y.max() <= 0:
+        return
+    totals = [hint, hint + 1] if legacy else [hint]
+    for peak in _peaks_above(float(y.max())):
+        for W in _skipped_warmups(k, y, peak)[:4]:
+            for T in totals:
+                if T <= W:
+                    continue
+                for name in ("linear", "cosine", "constant_with_warmup" if W else "constant"):
+                    model = _hf(name, peak, W, T)
+                    if model:
+                        yield model
+
+
 def proposals(k: np.ndarray, y: np.ndarray, hint: int | None, families: Iterable[str] = ("hf", "deepspeed"),
               tol: float = EXACT) -> Iterator[Model]:
     families = tuple(families)
@@ -485,7 +550,12 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
             if hits == 0:
                 break
             alignment = align(model, run.updates(convention), y, tol)
-            scored.append((alignment.score(), _preference(model, convention, hint), model, convention, alignment))
+            scored.append((alignment.plausibility(), _preference(model, convention, hint), model, convention, alignment))
+        if "hf" in families:
+            for model in skip_tolerant(k, y, hint, convention != "hf"):
+                alignment = align(model, run.updates(convention), y, tol)
+                if alignment.n_explained:
+                    scored.append((alignment.plausibility(), _preference(model, convention, hint), model, convention, alignment))
         if any(item[4].explained.all() and len(item[4].changes) <= 1 for item in scored) and not exacts:
             break  # another reading of the steps could at best remove that one change: keep the preferred one
     if exacts:
@@ -506,9 +576,10 @@ COMMON = ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_m
           "polynomial", "cosine_with_restarts", "inverse_sqrt", "cosine_warmup_with_min_lr")
 
 
-def _evidence(model: Model, convention: str, hint: int | None, ranges: dict) -> tuple:
-    """Lower is more likely: the run length the file records, how common the type is, the logging convention of
-    current transformers, numbers people type (short peaks)."""
+def _evidence(model: Model, convention: str, hint: int | None, ranges: dict, version_hint: str | None = None) -> tuple:
+    """Lower is more likely: the run length the file records, the logging convention the file's transformers
+    version implies, how common the type is, the logging convention of current transformers, numbers people type
+    (short peaks)."""
     total = model.total_steps
     low_high = ranges.get("total_steps")
     # the older convention logs, at the last step, the LR of one update past the end: T = max_steps + 1 reads it
@@ -516,7 +587,8 @@ def _evidence(model: Model, convention: str, hint: int | None, ranges: dict) -> 
     length_matches = hint is None or total in lengths or any(
         low_high is not None and low_high[0] <= n and (low_high[1] is None or n <= low_high[1]) for n in lengths)
     common = COMMON.index(model.scheduler) if model.scheduler in COMMON else len(COMMON)
-    return (not length_matches, common, convention != "hf", decimal_digits(model.peak_lr))
+    return (not length_matches, version_hint is not None and convention != version_hint, common, convention != "hf",
+            decimal_digits(model.peak_lr))
 
 
 def _ranked_exact(run: LoggedRun, exacts: list[tuple[Model, str, Alignment]], hint: int | None, tol: float) -> Inference:
@@ -524,7 +596,8 @@ def _ranked_exact(run: LoggedRun, exacts: list[tuple[Model, str, Alignment]], hi
     scored = []
     for model, convention, alignment in exacts:
         ranges, notes = _ranges(model, convention, alignment, run, tol)
-        scored.append((_evidence(model, convention, hint, ranges), model, convention, alignment, ranges, notes))
+        evidence = _evidence(model, convention, hint, ranges, run.settings.get("convention_hint"))
+        scored.append((evidence, model, convention, alignment, ranges, notes))
     scored.sort(key=lambda item: item[0])
     _, model, convention, alignment, ranges, notes = scored[0]
     alternatives = tuple((other[1], other[2]) for other in scored[1:])
@@ -533,7 +606,10 @@ def _ranked_exact(run: LoggedRun, exacts: list[tuple[Model, str, Alignment]], hi
         reasons = []
         best = scored[0][0]
         for evidence, other, other_convention, *_ in scored[1:]:
-            if other_convention != convention:
+            if other_convention != convention and evidence[1] and not best[1]:
+                reasons.append(f"the file's fields (best_global_step) show transformers 4.5x or later, which logs step "
+                               f"s+1 with the LR of update s; read the other way it is {other.describe()}")
+            elif other_convention != convention:
                 reasons.append(f"the transformers version that wrote the log decides between the two readings of its "
                                f"steps ({other_convention} for {other.describe()})")
             if evidence[0] and not best[0]:
