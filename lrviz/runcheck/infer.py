@@ -413,6 +413,7 @@ def _ds_inside_warmup(k: np.ndarray, warm: _Warmup, warmup_type: str) -> Iterato
     yield DeepSpeedModel("WarmupLR", float(peaks[0]), first, warmup_type=warmup_type)
 
 
+MAX_ALTERNATIVES = 3
 MAX_SKIPS = 32  # skipped scheduler steps looked for inside the warmup
 
 
@@ -542,9 +543,19 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
                     break
         if exact is not None:
             exacts.append((exact[0], convention, exact[1]))
+        if "hf" in families:  # the types whose extra settings need the recorded run length
+            from .typed import typed_proposals
+
+            for model in typed_proposals(k, y, hint, convention != "hf"):
+                if not close(y[quick], model.lr(k[quick]), tol).all():
+                    continue
+                alignment = align(model, run.updates(convention), y, tol)
+                if alignment.perfect:
+                    exacts.append((model, convention, alignment))
+        if exact is not None:
             continue
         if exacts:
-            continue  # an exact reading exists: inexact ones of another convention cannot win
+            continue  # an exact reading exists: inexact ones cannot win
         ranked = sorted(pool.values(), key=lambda item: (-item[0], _preference(item[1], convention, hint)))
         for hits, model in ranked[:FINALISTS]:
             if hits == 0:
@@ -594,31 +605,41 @@ def _evidence(model: Model, convention: str, hint: int | None, ranges: dict, ver
 def _ranked_exact(run: LoggedRun, exacts: list[tuple[Model, str, Alignment]], hint: int | None, tol: float) -> Inference:
     """Every exact hypothesis, ranked by evidence; the winner carries the others and what would decide."""
     scored = []
+    seen: set[tuple] = set()
     for model, convention, alignment in exacts:
+        key = (model.label, repr(model.settings()), convention)
+        if key in seen:
+            continue
+        seen.add(key)
         ranges, notes = _ranges(model, convention, alignment, run, tol)
         evidence = _evidence(model, convention, hint, ranges, run.settings.get("convention_hint"))
         scored.append((evidence, model, convention, alignment, ranges, notes))
     scored.sort(key=lambda item: item[0])
-    _, model, convention, alignment, ranges, notes = scored[0]
-    alternatives = tuple((other[1], other[2]) for other in scored[1:])
-    deciding = ""
-    if alternatives:
-        reasons = []
-        best = scored[0][0]
-        for evidence, other, other_convention, *_ in scored[1:]:
-            if other_convention != convention and evidence[1] and not best[1]:
-                reasons.append(f"the file's fields (best_global_step) show transformers 4.5x or later, which logs step "
-                               f"s+1 with the LR of update s; read the other way it is {other.describe()}")
-            elif other_convention != convention:
-                reasons.append(f"the transformers version that wrote the log decides between the two readings of its "
-                               f"steps ({other_convention} for {other.describe()})")
-            if evidence[0] and not best[0]:
-                reasons.append(f"{other.describe()} does not match the run length the file records ({hint:,})")
-            elif other.warmup_steps != model.warmup_steps:
-                reasons.append("a config with warmup_steps decides")
-            elif other.scheduler != model.scheduler:
-                reasons.append("a config with lr_scheduler_type decides")
-        deciding = "; ".join(dict.fromkeys(reasons))
+    described: set[tuple[str, str]] = set()
+    unique = []
+    for item in scored:  # the same schedule reached twice (a floor printed 1e-5 and fitted 1.0000000000000003e-5)
+        if (item[1].describe(), item[2]) not in described:
+            described.add((item[1].describe(), item[2]))
+            unique.append(item)
+    scored = unique
+    best, model, convention, alignment, ranges, notes = scored[0]
+    # equal alternatives: as exact, and as consistent with the recorded run length and version as the winner
+    rivals = [item for item in scored[1:] if item[0][:2] == best[:2]][:MAX_ALTERNATIVES]
+    alternatives = tuple((item[1], item[2]) for item in rivals)
+    reasons = []
+    for evidence, other, other_convention, *_ in rivals:
+        if other_convention != convention:
+            reasons.append("the transformers version that wrote the log decides how its steps read (4.5x and later: "
+                           "step s+1 carries update s; older: step s carries update s)")
+        if other.warmup_steps != model.warmup_steps:
+            reasons.append("a config with warmup_steps decides")
+        if other.scheduler != model.scheduler:
+            reasons.append("a config with lr_scheduler_type decides")
+        elif other.settings() != model.settings():
+            reasons.append("a config with lr_scheduler_kwargs decides")
+    if any(item[0][0] for item in scored[1:]) and hint:
+        reasons.append(f"the run length the file records ({hint:,} updates) rules out other exact fits")
+    deciding = "; ".join(dict.fromkeys(reasons))
     return Inference(model, convention, alignment, ranges, tuple(notes), alternatives, deciding)
 
 
