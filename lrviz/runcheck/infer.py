@@ -437,13 +437,15 @@ def _skipped_warmups(k: np.ndarray, y: np.ndarray, peak: float) -> list[int]:
     (k, y) with d steps lost is y = peak * (k - d) / W, so W = peak * (k - d) / y must be a whole number, with d
     growing along the warmup. Fewest lost steps first; 0 (no warmup) always."""
     rising = 0
-    while rising + 1 < len(y) and y[rising + 1] > y[rising] and y[rising + 1] < peak * (1 - 1e-12):
-        rising += 1
-    if rising == 0 or not (0 < y[0] < peak):
+    while rising + 1 < len(y) and y[rising + 1] >= y[rising] and y[rising + 1] < peak * (1 - 1e-12):
+        rising += 1  # a skipped step logs the same LR twice
+    if rising == 0 or not (0 <= y[0] < peak) or y[rising] <= 0:
         return [0]
     found: list[tuple[int, int]] = []
     for end in range(rising, max(rising - 3, 0), -1):  # the last rising points may already be in the decay
         last_k, last_y = float(k[end]), float(y[end])
+        if last_y <= 0:
+            break
         for lost in range(0, MAX_SKIPS + 1):
             W = peak * (last_k - lost) / last_y
             if W < 1 or abs(W - round(W)) > 1e-7 * W or last_k - lost > W:

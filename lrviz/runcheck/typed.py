@@ -118,15 +118,19 @@ def _wsd(peak: float, W: int, T: int, kk: np.ndarray, yy: np.ndarray, start_rati
     if not len(below):
         return
     first_low = int(below[0])
-    low = int(kk[at_peak[-1]]) + 1 if len(at_peak) and at_peak[-1] < first_low else W
+    low = int(kk[at_peak[-1]]) if len(at_peak) and at_peak[-1] < first_low else W  # decay progress 0 is the peak too
     high = int(kk[first_low])
     starts = range(max(low, W), min(high, max(low, W) + MAX_DECAY_STARTS) + 1)
     floors = {start_ratio} if start_ratio else {0.0}
     last = float(yy[-1])
     if not start_ratio and last > 0 and float(kk[-1]) >= T - 1:
         floors.update(_short(last / peak))
-    for decay_start in starts:
-        D = T - decay_start
+    flat_end = len(yy) - 1  # a decay that ended before the run did: the log ends on a flat floor
+    while flat_end > 0 and yy[flat_end - 1] == yy[-1]:
+        flat_end -= 1
+    ends = [T] + ([int(kk[flat_end])] if len(yy) - flat_end > 1 else [])
+    for decay_start, end in ((start, end) for start in starts for end in ends):
+        D = end - decay_start
         if D < 1:
             continue
         for shape in SHAPES:
