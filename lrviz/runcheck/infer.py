@@ -310,6 +310,13 @@ def _inside_warmup(k: np.ndarray, warm: _Warmup, plus_one: bool, hint: int | Non
             yield model
 
 
+def _plausible_reading(alignment: Alignment, convention: str, version_hint: str | None) -> tuple:
+    """Higher is better: points explained, fewer offset changes, the logging convention the file's transformers
+    version implies, a log that starts on schedule, points at offset 0."""
+    explained, changes, first, matched = alignment.plausibility()
+    return (explained, changes, version_hint is None or convention == version_hint, first, matched)
+
+
 def _plausible(model: Model, k: np.ndarray, y: np.ndarray) -> bool:
     """A rough fit (unrounded numbers) is worth refining when it is within 1e-6 on the points it was fitted to."""
     chosen = _spread(len(k), 64)
@@ -522,6 +529,7 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
     """The best schedule for the log, or None if nothing proposed reproduces a single point."""
     families = tuple(families)
     hint = run.total_steps
+    version_hint = run.settings.get("convention_hint")
     scored: list[tuple[tuple, tuple, Model, str, Alignment]] = []
     exacts: list[tuple[Model, str, Alignment]] = []
     for convention in conventions:
@@ -563,12 +571,12 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
             if hits == 0:
                 break
             alignment = align(model, run.updates(convention), y, tol)
-            scored.append((alignment.plausibility(), _preference(model, convention, hint), model, convention, alignment))
+            scored.append((_plausible_reading(alignment, convention, version_hint), _preference(model, convention, hint), model, convention, alignment))
         if "hf" in families:
             for model in skip_tolerant(k, y, hint, convention != "hf"):
                 alignment = align(model, run.updates(convention), y, tol)
                 if alignment.n_explained:
-                    scored.append((alignment.plausibility(), _preference(model, convention, hint), model, convention, alignment))
+                    scored.append((_plausible_reading(alignment, convention, version_hint), _preference(model, convention, hint), model, convention, alignment))
         if any(item[4].explained.all() and len(item[4].changes) <= 1 for item in scored) and not exacts:
             break  # another reading of the steps could at best remove that one change: keep the preferred one
     if exacts:
