@@ -95,9 +95,11 @@ def _run(path, meta, step_array, lr_array, skipped, resumes, duplicates, notes) 
     settings = {"early_stopping_callback": "EarlyStoppingCallback" in callbacks,
                 # a hint for the logging convention: TrainerState.best_global_step exists since transformers 4.5x,
                 # whose Trainer logs at global step s+1 the LR update s used; a state without stateful_callbacks
-                # (added in 4.4x) comes from a release that logged at step s the LR of update s
+                # (added in 4.4x) but with the fields every Trainer writes (total_flos) comes from a release that logged at
+                # step s the LR of update s
                 "convention_hint": ("hf" if "best_global_step" in meta else
-                                    "hf-legacy" if meta and "stateful_callbacks" not in meta else None),
+                                    "hf-legacy" if "total_flos" in meta and "stateful_callbacks" not in meta
+                                    else None),
                 "should_training_stop": bool((control.get("args") or {}).get("should_training_stop"))}
     return LoggedRun(
         path=path, fmt="hf", steps=step_array, lr=lr_array, settings=settings,

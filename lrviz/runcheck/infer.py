@@ -577,8 +577,6 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
                 alignment = align(model, run.updates(convention), y, tol)
                 if alignment.n_explained:
                     scored.append((_plausible_reading(alignment, convention, version_hint), _preference(model, convention, hint), model, convention, alignment))
-        if any(item[4].explained.all() and len(item[4].changes) <= 1 for item in scored) and not exacts:
-            break  # another reading of the steps could at best remove that one change: keep the preferred one
     if exacts:
         return _ranked_exact(run, exacts, hint, tol)
     if not scored:
