@@ -273,3 +273,25 @@ def test_real_fp16_overflow_skips_are_each_found(runs, name):
         last = document["points"][-1]
         assert last["update"] - last["matches_update"] == len(skipped)
         assert document["max_relative_error_at_matched_update"] <= 1e-12
+
+
+def test_tensorboard_event_file_written_by_the_trainer(tmp_path):
+    """report_to tensorboard: the Trainer's TensorBoardCallback writes train/learning_rate (float32) at each
+    logging step; check-run reads the event file with the tensorboard package and checks it."""
+    pytest.importorskip("tensorboard")
+    overrides = {"lr_scheduler_type": "cosine_with_min_lr", "lr_scheduler_kwargs": {"min_lr_rate": 0.1},
+                 "warmup_steps": 4, "report_to": ["tensorboard"]}
+    state, config = run_trainer(tmp_path / "tb", **overrides)
+    (events,) = (tmp_path / "tb").rglob("events.out.tfevents.*")
+    document = check(events, code=0)
+    assert document["log"]["format"] == "tensorboard" and document["tolerance"] == 2.0**-24
+    settings = document["inferred"]["settings"]
+    assert (settings["scheduler"], settings["peak_lr"], settings["warmup_steps"]) == ("cosine_with_min_lr", 1e-3, 4)
+    assert settings["scheduler_kwargs"]["min_lr_rate"] == 0.1
+    # float32 of every LR the trainer_state.json holds, at the same steps
+    import numpy as np
+
+    lrs = logged(state)
+    assert [(p["step"], p["lr"]) for p in document["points"]] == [(s, float(np.float32(v))) for s, v in lrs.items()]
+    compared = check(events, "--config", config, "--steps", TOTAL_UPDATES, code=0)
+    assert compared["followed"]
