@@ -295,3 +295,29 @@ def test_tensorboard_event_file_written_by_the_trainer(tmp_path):
     assert [(p["step"], p["lr"]) for p in document["points"]] == [(s, float(np.float32(v))) for s, v in lrs.items()]
     compared = check(events, "--config", config, "--steps", TOTAL_UPDATES, code=0)
     assert compared["followed"]
+
+
+def test_early_stopping_is_named_as_such(tmp_path):
+    """A real EarlyStoppingCallback stop (a threshold no improvement meets, patience 2): the saved state has
+    should_training_stop and the callback; check-run names the early stop, and it is not an error."""
+    from check_run_trainer import PairDataset, TinyRegressor, training_args
+
+    args = transformers.TrainingArguments(**training_args(
+        tmp_path / "run", lr_scheduler_type="linear", warmup_steps=2, eval_strategy="steps", eval_steps=3,
+        save_strategy="steps", save_steps=3, load_best_model_at_end=True, metric_for_best_model="eval_loss"))
+    trainer = transformers.Trainer(
+        model=TinyRegressor(), args=args, train_dataset=PairDataset(150), eval_dataset=PairDataset(20),
+        callbacks=[transformers.EarlyStoppingCallback(early_stopping_patience=2, early_stopping_threshold=1e9)])
+    trainer.train()
+    state = tmp_path / "trainer_state.json"
+    trainer.state.save_to_json(str(state))
+    saved = json.loads(state.read_text())
+    assert saved["global_step"] < saved["max_steps"] == TOTAL_UPDATES
+    assert saved["stateful_callbacks"]["TrainerControl"]["args"]["should_training_stop"] is True
+    document = check(state, code=0)
+    stopped = next(f for f in document["findings"] if f["cause"] == "stopped-early")
+    assert stopped["severity"] == "warning"
+    assert stopped["title"] == (f"the run stopped early (EarlyStoppingCallback) at global_step {saved['global_step']:,} "
+                                f"of {TOTAL_UPDATES:,}")
+    settings = document["inferred"]["settings"]
+    assert (settings["scheduler"], settings["warmup_steps"], settings["total_steps"]) == ("linear", 2, TOTAL_UPDATES)
