@@ -39,13 +39,14 @@ def read_text(path: str) -> str:
                 "log, events.out.tfevents file or CSV export")
         raise LogError(f"{path} is a directory; {hint}")
     text = read_text_file(path, label=path, expected=EXPECTED, error=LogError)
-    if not text.strip():
+    if not text or text.isspace():  # (not text.strip(): that copies a 100 MB log)
         raise LogError(f"{path} is empty: the run has logged nothing yet; check-run needs at least one logged learning rate")
     if text.startswith(LFS_POINTER):
         raise lfs_error(path, text)
     return text
 
 
+NON_SPACE = re.compile(r"\S")
 MEGATRON_MARK = re.compile(r"iteration\s+\d+\s*/\s*\d+\s*\|")
 
 
@@ -61,16 +62,16 @@ def sniff_format(path: str, text: str) -> str:
         return "llamafactory"
     if extension in (".csv", ".tsv", ".txt"):
         return "csv"
-    stripped = text.lstrip()
-    if stripped.startswith("{") or stripped.startswith("["):
-        end = stripped.find("\n")
-        first_line = (stripped if end < 0 else stripped[:end]).strip()
+    start = re.match(r"\s*", text).end()
+    if text.startswith(("{", "["), start):
+        end = text.find("\n", start)
+        first_line = (text[start:] if end < 0 else text[start:end]).strip()
         try:
             json.loads(first_line)
             single_line_object = True
         except json.JSONDecodeError:
             single_line_object = False
-        more_lines = end >= 0 and stripped[end:].strip() != ""
+        more_lines = end >= 0 and NON_SPACE.search(text, end) is not None
         return "llamafactory" if single_line_object and more_lines and first_line.startswith("{") else "hf"
     return "csv"
 
