@@ -549,8 +549,8 @@ def infer_run(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), 
     if inference is None:
         finding = Finding(
             "no-fit", "error", "no schedule lrviz knows reproduces this log",
-            f"tried HF constant/linear/cosine/cosine_with_min_lr/cosine_warmup_with_min_lr and DeepSpeed "
-            f"WarmupLR/WarmupDecayLR/WarmupCosineLR at {tol:.0e} relative",
+            f"tried every HF type (with the run length the file records, for those that need it) and DeepSpeed "
+            f"WarmupLR/WarmupDecayLR/WarmupCosineLR, under both step conventions, at {tol:.0e} relative",
             "give the schedule with --config or the schedule options to see where the log departs from it",
         )
         return Report(run, "infer", "inferred", None, conventions[0], None, (finding,), None, None, tol)
