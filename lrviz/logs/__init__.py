@@ -126,6 +126,18 @@ class LoggedRun:
 
 def read_log(path: str, fmt: str = "auto", *, step_column: str | None = None, lr_column: str | None = None) -> LoggedRun:
     """Read a run log; ``fmt`` ``"auto"`` decides by the extension, then by the content."""
+    import gc
+
+    paused = gc.isenabled()
+    gc.disable()  # a 10^6-entry log makes millions of dicts: the cycle collector would rescan them again and again
+    try:
+        return _read_log(path, fmt, step_column=step_column, lr_column=lr_column)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _read_log(path: str, fmt: str, *, step_column: str | None, lr_column: str | None) -> LoggedRun:
     from ._files import is_event_file, read_text, sniff_format
 
     if fmt not in FORMATS:

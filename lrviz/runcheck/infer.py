@@ -310,6 +310,14 @@ def _inside_warmup(k: np.ndarray, warm: _Warmup, plus_one: bool, hint: int | Non
             yield model
 
 
+def _near_hits(model: Model, k: np.ndarray, y: np.ndarray, tol: float, window: int = 40) -> float:
+    """The share of points that equal the model at an update within ``window`` before or after their own."""
+    offsets = np.arange(-window, window + 1, dtype=np.float64)
+    grid = np.maximum(k[:, None] + offsets[None, :], 0.0)
+    values = model.lr(grid.ravel()).reshape(grid.shape)
+    return float(close(y[:, None], values, tol).any(axis=1).mean())
+
+
 def _plausible_reading(alignment: Alignment, convention: str, version_hint: str | None) -> tuple:
     """Higher is better: points explained, fewer offset changes, the logging convention the file's transformers
     version implies, a log that starts on schedule, points at offset 0."""
@@ -574,6 +582,8 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
             scored.append((_plausible_reading(alignment, convention, version_hint), _preference(model, convention, hint), model, convention, alignment))
         if "hf" in families:
             for model in skip_tolerant(k, y, hint, convention != "hf"):
+                if _near_hits(model, k[quick], y[quick], tol) < 0.5:
+                    continue  # most points match no update near their own: not this schedule
                 alignment = align(model, run.updates(convention), y, tol)
                 if alignment.n_explained:
                     scored.append((_plausible_reading(alignment, convention, version_hint), _preference(model, convention, hint), model, convention, alignment))
@@ -619,8 +629,12 @@ def _ranked_exact(run: LoggedRun, exacts: list[tuple[Model, str, Alignment]], hi
         if key in seen:
             continue
         seen.add(key)
-        ranges, notes = _ranges(model, convention, alignment, run, tol)
-        evidence = _evidence(model, convention, hint, ranges, run.settings.get("convention_hint"))
+        lengths = (hint,) if convention == "hf" else (hint, None if hint is None else hint + 1)
+        if hint is None or model.total_steps in lengths:
+            ranges, notes = None, None  # the recorded length matches: the ranges only matter for the winner
+        else:
+            ranges, notes = _ranges(model, convention, alignment, run, tol)
+        evidence = _evidence(model, convention, hint, ranges or {}, run.settings.get("convention_hint"))
         scored.append((evidence, model, convention, alignment, ranges, notes))
     scored.sort(key=lambda item: item[0])
     described: set[tuple[str, str]] = set()
@@ -631,6 +645,8 @@ def _ranked_exact(run: LoggedRun, exacts: list[tuple[Model, str, Alignment]], hi
             unique.append(item)
     scored = unique
     best, model, convention, alignment, ranges, notes = scored[0]
+    if ranges is None:
+        ranges, notes = _ranges(model, convention, alignment, run, tol)
     # equal alternatives: as exact, and as consistent with the recorded run length and version as the winner
     rivals = [item for item in scored[1:] if item[0][:2] == best[:2]][:MAX_ALTERNATIVES]
     alternatives = tuple((item[1], item[2]) for item in rivals)
@@ -653,7 +669,11 @@ def _ranked_exact(run: LoggedRun, exacts: list[tuple[Model, str, Alignment]], hi
 
 def _same(model: Model, run: LoggedRun, convention: str, alignment: Alignment, tol: float) -> bool:
     if alignment.perfect:  # cheap: does the variant also put every point at its own update?
-        return bool(close(run.lr, model.lr(run.updates(convention).astype(np.float64)), tol).all())
+        k = run.updates(convention).astype(np.float64)
+        some = _spread(len(k), QUICK_POINTS)
+        if not close(run.lr[some], model.lr(k[some]), tol).all():
+            return False
+        return bool(close(run.lr, model.lr(k), tol).all())
     other = align(model, run.updates(convention), run.lr, tol)
     return other.offsets == alignment.offsets
 
