@@ -286,6 +286,18 @@ def test_megatron_lines_of_all_skipped_iterations_with_lr_zero_are_not_points(tm
     assert 20 not in run.steps.tolist() and any("printed LR 0" in note for note in run.notes)
 
 
+def test_megatron_log_without_arguments_is_inferred_and_said_in_megatron_flags(tmp_path):
+    """Megatron's linear decay to min_lr is HF polynomial with power 1 down to lr_end, iteration for iteration."""
+    path = tmp_path / "train.log"
+    path.write_text(megatron_log(MEGATRON["megatron-linear-T500-gbs4-3"], arguments=False))
+    result = invoke(["check-run", path, "--json"], 0)
+    settings = json.loads(result.stdout)["inferred"]["settings"]
+    assert (settings["scheduler"], settings["peak_lr"], settings["warmup_steps"], settings["total_steps"]) == \
+        ("polynomial", 2e-4, 25, 500)
+    assert settings["scheduler_kwargs"] == {"power": 1.0, "lr_end": 2e-6}
+    assert "--lr-decay-style linear --lr 0.0002 --min-lr 2e-06 --lr-warmup-iters 25 --lr-decay-iters 500" in result.stderr
+
+
 def test_megatron_resumed_run_uses_the_checkpoint_values(tmp_path):
     case = MEGATRON["megatron-cosine-T939-gbs32-1"]
     text = re.sub(r"(?m)^(  lr \.+ )0\.0002$", r"\g<1>0.0003", megatron_log(case))

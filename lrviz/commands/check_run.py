@@ -119,6 +119,12 @@ def run_check(log: str, params: dict[str, Any], *, log_format: str, step_column:
     console = Console(highlight=False)
     errors = Console(stderr=True, highlight=False)
     notes = list(run.notes) + (list(report.model.spec.notes) if isinstance(report.model, HFModel) else [])
+    if run.fmt == "megatron" and report.mode == "infer" and isinstance(report.model, HFModel):
+        from ..logs.megatron import megatron_flags
+
+        flags = megatron_flags(report.model.spec)
+        if flags:
+            notes.append(f"in Megatron-LM terms the inferred schedule is {flags}")
     if as_json:
         for note in notes:
             errors.print(f"[yellow]note:[/] {note}", soft_wrap=True)

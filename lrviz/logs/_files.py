@@ -34,6 +34,7 @@ def read_text(path: str) -> str:
     """The file's text; a directory, a missing, binary, non-UTF-8, empty or Git LFS pointer file is a LogError."""
     if os.path.isdir(path):
         found = [name for name in KNOWN_LOG_NAMES if os.path.isfile(os.path.join(path, name))]
+        found += sorted(name for name in os.listdir(path) if "tfevents" in name)[:1]
         hint = (f"give the file inside it: {os.path.join(path, found[0])}" if found else
                 "give the trainer_state.json (in output_dir or a checkpoint-N folder), trainer_log.jsonl, Megatron "
                 "log, events.out.tfevents file or CSV export")

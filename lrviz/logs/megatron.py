@@ -177,3 +177,25 @@ def schedule_from_settings(settings: dict):
                             warmup_steps=warmup, scheduler_kwargs=kwargs)
     except SpecError:
         return None
+
+
+def megatron_flags(spec) -> str | None:
+    """The Megatron-LM flags that give the same LR per iteration as an inferred HF schedule, where one does:
+    HF ``polynomial`` with power 1 is ``--lr-decay-style linear`` down to ``lr_end``; ``cosine_with_min_lr`` and
+    ``cosine`` are ``--lr-decay-style cosine``; ``constant_with_warmup`` and ``constant`` are ``constant``
+    (Megatron's warmup reaches the peak at iteration W, as HF's does; its decay ratio is (n - W) / (D - W))."""
+    kwargs = dict(spec.scheduler_kwargs)
+    if kwargs.get("num_cycles", 0.5) != 0.5:
+        return None
+    floor = 0.0
+    if spec.scheduler == "polynomial" and kwargs.get("power", 1.0) == 1.0:
+        style, floor = "linear", float(kwargs.get("lr_end", 1e-7))
+    elif spec.scheduler in ("cosine", "cosine_with_min_lr"):
+        style = "cosine"
+        floor = float(kwargs["min_lr"]) if "min_lr" in kwargs else spec.peak_lr * float(kwargs.get("min_lr_rate", 0.0))
+    elif spec.scheduler in ("constant", "constant_with_warmup"):
+        return f"--lr-decay-style constant --lr {spec.peak_lr:g} --lr-warmup-iters {spec.warmup_steps}"
+    else:
+        return None
+    return (f"--lr-decay-style {style} --lr {spec.peak_lr:g} --min-lr {floor:g} --lr-warmup-iters "
+            f"{spec.warmup_steps} --lr-decay-iters {spec.total_steps}")
