@@ -616,8 +616,16 @@ def _evidence(model: Model, convention: str, hint: int | None, ranges: dict, ver
     length_matches = hint is None or total in lengths or any(
         low_high is not None and low_high[0] <= n and (low_high[1] is None or n <= low_high[1]) for n in lengths)
     common = COMMON.index(model.scheduler) if model.scheduler in COMMON else len(COMMON)
-    return (not length_matches, version_hint is not None and convention != version_hint, common, convention != "hf",
-            decimal_digits(model.peak_lr))
+    typed = decimal_digits(model.peak_lr) + (0 if _round_warmup(model.warmup_steps, total) else 1)
+    return (not length_matches, version_hint is not None and convention != version_hint, common, typed,
+            convention != "hf")
+
+
+def _round_warmup(warmup: int, total: int | None) -> bool:
+    """A warmup people type: none, a round count, or ceil(r × T) for a ratio r of at most two decimals."""
+    if warmup == 0 or warmup % 5 == 0:
+        return True
+    return bool(total) and any(math.ceil(total * n / 100) == warmup for n in range(1, 51))
 
 
 def _ranked_exact(run: LoggedRun, exacts: list[tuple[Model, str, Alignment]], hint: int | None, tol: float) -> Inference:
