@@ -413,7 +413,8 @@ def check_run(log: str, log_format: str, step_column: str | None, lr_column: str
               rtol: float | None, output: str | None, as_json: bool, **params: Any) -> None:
     """Check a finished run's logged LR against its schedule, or infer the schedule from the log.
 
-    LOG is a trainer_state.json, a LLaMA-Factory trainer_log.jsonl or a CSV export. With --config or any
+    LOG is a trainer_state.json, a LLaMA-Factory trainer_log.jsonl, a Megatron-LM text log, a TensorBoard
+    events.out.tfevents file (pip install 'lrviz[tensorboard]') or a CSV export. With --config or any
     schedule option, every logged LR is compared with that schedule and each deviation is named (a skipped
     scheduler step, a resume, a lost floor, per-micro-batch stepping, a DeepSpeed scheduler); a missing run
     length is taken from the log. Without them, the scheduler type, peak, floor, warmup and run length are
