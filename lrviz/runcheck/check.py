@@ -163,10 +163,10 @@ def drift_finding(run: LoggedRun, alignment: Alignment, change: Change, model: M
         return Finding(
             "skipped-step", "error", f"{what} went missing {where}",
             f"up to step {step_a:,} the logged LR is that of update s{change.old:+d}, from step {step_b:,} on that of "
-            f"update s{change.new:+d} ({example}){flat}: the scheduler was not stepped {count} time"
-            f"{'s' if count != 1 else ''} in updates {k_a + 1:,}–{k_b:,}{reported_text}. A skipped optimizer step "
-            f"does this (fp16 loss-scale overflow or inf/NaN gradients: the Trainer then does not step the "
-            f"scheduler){checkpoint_text}",
+            f"update s{change.new:+d} ({example}){flat}: the scheduler was not stepped "
+            f"{'once' if count == 1 else f'{count} times'} in updates {k_a + 1:,}–{k_b:,}{reported_text}. A skipped "
+            f"optimizer step does this (fp16 loss-scale overflow or inf/NaN gradients: the training loop then does not "
+            f"step the scheduler, as transformers' Trainer and Megatron's train_step do){checkpoint_text}",
             f"look for loss-scale overflows or NaN gradients near that step; the schedule now ends {count} update"
             f"{'s' if count != 1 else ''} later than planned (the last updates do not reach the final LR)",
             (step_a, step_b),
