@@ -409,11 +409,12 @@ def advise(profile: str, strict: bool, output: str | None, adam_beta2: float | N
 @cli.command("check-run", context_settings=CONTEXT_SETTINGS)
 @click.argument("log", metavar="LOG", type=click.Path())
 @schedule_options
-@click.option("--log-format", type=click.Choice(["auto", "hf", "llamafactory", "csv"]), default="auto", show_default=True,
-              help="hf: trainer_state.json; llamafactory: trainer_log.jsonl; csv: a step and an LR column.")
+@click.option("--log-format", type=click.Choice(["auto", "hf", "llamafactory", "csv", "megatron", "tensorboard"]), default="auto",
+              show_default=True, help="hf: trainer_state.json; llamafactory: trainer_log.jsonl; csv: a step and an LR "
+              "column; megatron: a Megatron-LM text log; tensorboard: an events.out.tfevents file.")
 @click.option("--step-column", metavar="NAME", help="CSV: the step column.  [default: guessed, e.g. train/global_step, Step]")
 @click.option("--lr-column", metavar="NAME", help="CSV: the LR column.  [default: guessed, e.g. train/learning_rate, lr]")
-@click.option("--log-convention", type=click.Choice(["auto", "hf", "hf-legacy", "update"]), default="auto", show_default=True,
+@click.option("--log-convention", type=click.Choice(["auto", "hf", "hf-legacy", "update", "megatron"]), default="auto", show_default=True,
               help="How logged steps map to updates. hf: step s+1 = update s (transformers >= 4.52); hf-legacy: step s "
                    "logs update s (older transformers); update: the step is the update index; auto: whichever fits.")
 @click.option("--rtol", type=FiniteFloat(0, min_open=True, example="--rtol 1e-9"), metavar="FLOAT",
@@ -423,7 +424,8 @@ def check_run(log: str, log_format: str, step_column: str | None, lr_column: str
               rtol: float | None, output: str | None, as_json: bool, **params: Any) -> None:
     """Check a finished run's logged LR against its schedule, or infer the schedule from the log.
 
-    LOG is a trainer_state.json, a LLaMA-Factory trainer_log.jsonl or a CSV export. With --config or any
+    LOG is a trainer_state.json, a LLaMA-Factory trainer_log.jsonl, a Megatron-LM text log, a TensorBoard
+    events.out.tfevents file (pip install 'lrviz[tensorboard]') or a CSV export. With --config or any
     schedule option, every logged LR is compared with that schedule and each deviation is named (a skipped
     scheduler step, a resume, a lost floor, per-micro-batch stepping, a DeepSpeed scheduler); a missing run
     length is taken from the log. Without them, the scheduler type, peak, floor, warmup and run length are

@@ -6,6 +6,13 @@ nothing is computed by lrviz. The faults are produced by the real mechanisms, no
 
 * ``skip_at``: accelerate reports the optimizer step at that global step as skipped (what an fp16 overflow does),
   so the Trainer does not step the scheduler (``if not accelerator.optimizer_step_was_skipped``).
+* ``overflow_at``: a real loss-scale overflow. On CPU accelerate builds no GradScaler, so the run hands it torch's
+  own ``torch.amp.GradScaler("cpu")`` (the class fp16 runs on GPUs use) before training; at the chosen updates the
+  model's loss is multiplied by 1e38, so the scaled loss (× 65536) is inf, the GradScaler finds inf gradients,
+  skips ``optimizer.step()`` and halves its scale, accelerate reports the step as skipped, and the Trainer does not
+  step the scheduler. Which steps were skipped is read back from ``accelerator.optimizer_step_was_skipped``. These
+  runs use ``optim="adamw_torch"``: the fused AdamW the Trainer defaults to handles the inf gradients itself
+  inside ``step(grad_scaler=...)``, so accelerate never sees a skipped step and the Trainer steps the scheduler anyway.
 * ``step_per_micro_batch``: a callback steps the scheduler after every micro-batch that is not an optimizer step,
   as a custom loop that calls ``scheduler.step()`` per batch does.
 * ``scheduler_lengths_times``: the scheduler is built by ``get_scheduler`` with warmup and total counted in
@@ -49,10 +56,32 @@ class TinyRegressor(torch.nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear = torch.nn.Linear(4, 1)
+        self.overflow = False  # set by OverflowAt: this update's loss overflows under fp16 loss scaling
 
     def forward(self, inputs, labels=None):
         prediction = self.linear(inputs).squeeze(-1)
-        return {"loss": torch.nn.functional.mse_loss(prediction, labels), "logits": prediction}
+        loss = torch.nn.functional.mse_loss(prediction, labels)
+        if self.overflow:
+            loss = loss * 1e38
+        return {"loss": loss, "logits": prediction}
+
+
+class OverflowAt(TrainerCallback):
+    """Makes the loss of the chosen updates (1-based global steps) overflow, and records which optimizer steps
+    accelerate's GradScaler really skipped."""
+
+    def __init__(self, model: TinyRegressor, updates: set[int]) -> None:
+        self.model, self.updates = model, set(updates)
+        self.trainer: Any = None
+        self.skipped: list[int] = []
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.model.overflow = state.global_step + 1 in self.updates
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.trainer.accelerator.optimizer_step_was_skipped:
+            self.skipped.append(state.global_step)
+        self.model.overflow = False
 
 
 class PairDataset(torch.utils.data.Dataset):
@@ -105,6 +134,7 @@ def run_trainer(
     tmp: Path,
     *,
     skip_at: int | None = None,
+    overflow_at: set[int] | None = None,
     step_per_micro_batch: bool = False,
     scheduler_lengths_times: int | None = None,
     **overrides: Any,
@@ -121,6 +151,9 @@ def run_trainer(
     if step_per_micro_batch:
         callbacks.append(StepSchedulerPerMicroBatch())
     model = TinyRegressor()
+    overflow = OverflowAt(model, overflow_at) if overflow_at else None
+    if overflow is not None:
+        callbacks.append(overflow)
     optimizers: tuple[Any, Any] = (None, None)
     if scheduler_lengths_times is not None:
         optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate)
@@ -134,7 +167,12 @@ def run_trainer(
         optimizers = (optimizer, scheduler)
     trainer = transformers.Trainer(model=model, args=args, train_dataset=PairDataset(DATASET_SIZE),
                                    callbacks=callbacks, optimizers=optimizers)
+    if overflow is not None:
+        overflow.trainer = trainer
+        trainer.accelerator.scaler = torch.amp.GradScaler("cpu")
     trainer.train()
+    if overflow is not None:
+        (tmp / "skipped_steps.json").write_text(json.dumps(overflow.skipped))
     assert trainer.state.max_steps == TOTAL_UPDATES
     state = tmp / "trainer_state.json"
     trainer.state.save_to_json(str(state))

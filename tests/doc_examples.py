@@ -20,6 +20,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from realworld import REAL_LOGS
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 COLUMNS = "100"
@@ -153,10 +155,10 @@ def write_fixtures(folder: Path) -> None:
     gallery = (ROOT / "gallery" / "configs" / "llamafactory_full_sft_ds3.yaml").read_text()
     (folder / "qwen_full_sft_ds3.yaml").write_text(gallery.replace("gallery/configs/ds_z3_warmuplr.json",
                                                                     "examples/deepspeed/ds_z3_config.json"))
-    # a real trainer_state.json (tests/data, with its provenance)
+    # a real trainer_state.json (Dheena731/tinyLlama-finetune, from ../shared/real-world with its SOURCES.md)
     (folder / "output").mkdir(exist_ok=True)
     for target in (folder / "trainer_state.json", folder / "output" / "trainer_state.json"):
-        shutil.copy(DATA / "dheena731_trainer_state.json", target)
+        shutil.copy(REAL_LOGS / "tinyllama-lora" / "trainer_state.json", target)
     # a LLaMA-Factory trainer_log.jsonl and a W&B export of cosine_with_min_lr, peak 1e-4, floor 1/10, 400 updates
     lrs = _cosine_lrs(400, 12, 1e-4, 0.1)
     (folder / "saves").mkdir(exist_ok=True)

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from cli_helpers import invoke
+from realworld import REAL_LOGS, requires_real_world
 from lrviz.logs import LogError, read_log
 from lrviz.logs.table import FLOAT32_ROUNDING, significant_digits
 
 DATA = Path(__file__).parent / "data"
-DHEENA = DATA / "dheena731_trainer_state.json"
+DHEENA = REAL_LOGS / "tinyllama-lora" / "trainer_state.json"  # Dheena731/tinyLlama-finetune@6c71f96fae31
 
 # LLaMA-Factory trainer_log.jsonl lines quoted verbatim in hiyouga/LlamaFactory #774 (users.md C6).
 LLAMAFACTORY_LINES = [
@@ -24,6 +25,7 @@ LLAMAFACTORY_LINES = [
 ]
 
 
+@requires_real_world
 def test_trainer_state_skips_eval_entries_and_keeps_run_facts():
     run = read_log(str(DHEENA))
     history = json.loads(DHEENA.read_text())["log_history"]
@@ -94,8 +96,13 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "empty.json": b"",
         "blank.csv": b"\n  \n",
         "no_lr.json": json.dumps({"log_history": [{"step": 200, "eval_loss": 1.6}], "max_steps": 10}).encode(),
-        "non_monotone.json": json.dumps({"log_history": [{"step": 30, "learning_rate": 1e-5}, {"step": 15, "learning_rate": 2e-5}]}).encode(),
-        "duplicate.jsonl": b'{"current_steps": 5, "learning_rate": 1e-5}\n{"current_steps": 5, "learning_rate": 1e-5}\n',
+        "lfs_pointer.json": b"version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146c4f7a9e4d5cbf5c0a1d5e0e0\nsize 52414\n",
+        "events.out.tfevents.1700000000.host.1.0": b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 88123\n",
+        "events.out.tfevents.1700000000.host.2.0": b"\x10\x00\x00\x00\x00\x00\x00\x00garbage that is no event record",
+        "truncated.jsonl": b'{"current_steps": 1, "lr": 1e-5}\n{"current_steps": 2, "lr": 2e-5, "epo',
+        "truncated.json": b'{"log_history": [{"step": 1, "learning_rate": 1e-5}, {"step": 2, "learn',
+        "no_lr.jsonl": b'{"current_steps": 10, "total_steps": 20, "loss": 1.0}\n{"current_steps": 20, "total_steps": 20}\n',
+        "megatron_no_lr.log": b" iteration       10/     100 | consumed samples:          80 | lm loss: 7.0E+00 |\n",
         "nan.json": b'{"log_history": [{"step": 1, "learning_rate": 0.0}, {"step": 2, "learning_rate": NaN}]}',
         "nan.csv": b"step,lr\n1,0.0\n2,nan\n",
         "binary.json": bytes(range(256)) * 4,
@@ -116,13 +123,18 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "empty.json": ([], "is empty"),
         "blank.csv": ([], "is empty"),
         "no_lr.json": ([], "has a learning rate"),
-        "non_monotone.json": ([], "steps do not increase: step 15 comes after step 30"),
-        "duplicate.jsonl": ([], "step 5 appears twice"),
+        "lfs_pointer.json": ([], "is a Git LFS pointer, not the log (the real file has 52414 bytes)"),
+        "events.out.tfevents.1700000000.host.1.0": ([], "is a Git LFS pointer"),
+        "events.out.tfevents.1700000000.host.2.0": ([], "is not a readable TensorBoard event file"),
+        "truncated.jsonl": ([], "the file ends in the middle of a line"),
+        "truncated.json": ([], "the JSON ends early"),
+        "no_lr.jsonl": ([], "none of its 2 lines has a learning rate"),
+        "megatron_no_lr.log": ([], "learning rate"),
         "nan.json": ([], "is NaN"),
         "nan.csv": ([], "is NaN"),
         "binary.json": ([], "is a binary file"),
         "latin1.csv": ([], "is not UTF-8"),
-        "malformed.json": ([], "invalid JSON at line 1"),
+        "malformed.json": ([], "the JSON ends early"),
         "malformed.jsonl": ([], "line 2 is not valid JSON"),
         "ragged.csv": ([], "line 3 has 3 fields but the header has 2"),
         "text_value.csv": ([], "'high' is not a number"),
@@ -135,7 +147,9 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
 
 
 BAD_NAMES = sorted([
-    "empty.json", "blank.csv", "no_lr.json", "non_monotone.json", "duplicate.jsonl", "nan.json", "nan.csv", "binary.json",
+    "empty.json", "blank.csv", "no_lr.json", "lfs_pointer.json", "events.out.tfevents.1700000000.host.1.0",
+    "events.out.tfevents.1700000000.host.2.0", "truncated.jsonl", "truncated.json", "no_lr.jsonl", "megatron_no_lr.log",
+    "nan.json", "nan.csv", "binary.json",
     "latin1.csv", "malformed.json", "malformed.jsonl", "ragged.csv", "text_value.csv", "unknown_columns.csv",
     "negative.json", "not_state.json", "run_dir", "missing.json",
 ])
@@ -167,9 +181,12 @@ def test_bad_options_are_exit_2(args, expected, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for name in ("a.json", "b.json"):
         (tmp_path / name).write_text('{"learning_rate": 1e-5, "max_steps": 10}')
-    log = tmp_path / "lr.csv" if "--lr-column" in args else DHEENA
+    log = tmp_path / "lr.csv" if "--lr-column" in args else tmp_path / "trainer_state.json"
     if log.name == "lr.csv":
         log.write_text("step,lr\n1,0.1\n")
+    else:
+        log.write_text(json.dumps({"max_steps": 10, "log_history": [{"step": s, "learning_rate": 1e-3 * (10 - s)}
+                                                                    for s in range(1, 10)]}))
     result = invoke(["check-run", log, *args], 2)
     assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
 

@@ -50,8 +50,22 @@ MATCHING = {
         "warmup_steps": 0.07,
     },
     "polynomial": {"lr_scheduler_type": "polynomial", "lr_scheduler_kwargs": {"lr_end": 1e-5, "power": 2.0}, "warmup_steps": 2},
+    "cosine_num_cycles_1.5": {"lr_scheduler_type": "cosine", "lr_scheduler_kwargs": {"num_cycles": 1.5}, "warmup_steps": 4},
+    "cosine_with_restarts": {"lr_scheduler_type": "cosine_with_restarts", "lr_scheduler_kwargs": {"num_cycles": 3}, "warmup_steps": 3},
+    "inverse_sqrt": {"lr_scheduler_type": "inverse_sqrt", "warmup_steps": 5},
+    "warmup_lr_rate": {"lr_scheduler_type": "cosine_warmup_with_min_lr",
+                       "lr_scheduler_kwargs": {"warmup_lr_rate": 0.1, "min_lr_rate": 0.05}, "warmup_steps": 6},
+    "constant": {"lr_scheduler_type": "constant"},
+    "wsd_stable_cosine": {"lr_scheduler_type": "warmup_stable_decay",
+                          "lr_scheduler_kwargs": {"num_decay_steps": 20, "num_stable_steps": 10}, "warmup_steps": 5},
 }
-INFERABLE = ("cosine_with_min_lr", "cosine", "linear", "cosine_warmup_with_min_lr", "constant_with_warmup")
+INFERABLE = tuple(sorted(MATCHING))
+# real loss-scale overflows (see check_run_trainer.OverflowAt): 1, 3 (all in the warmup) and 10 skipped steps
+OVERFLOWS = {
+    "one": ({"lr_scheduler_type": "cosine", "warmup_steps": 4}, {10}),
+    "three-in-warmup": ({"lr_scheduler_type": "linear", "warmup_steps": 8}, {2, 3, 5}),
+    "ten": ({"lr_scheduler_type": "cosine", "warmup_steps": 4}, {2, 5, 9, 10, 11, 15, 20, 26, 30, 33}),
+}
 COSINE = {"lr_scheduler_type": "cosine", "warmup_steps": 4}
 SKIPPED = {"cosine": [11, 12], "linear": [11, 12], "cosine_with_min_lr": [11, 12], "warmup_stable_decay": [4, 29]}
 MICRO = ("cosine", "linear", "cosine_with_min_lr")
@@ -66,6 +80,9 @@ def runs(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
         made[f"skipped-{name}"] = run_trainer(base / f"skipped-{name}", skip_at=10, **MATCHING[name])
     for name in MICRO:
         made[f"micro-{name}"] = run_trainer(base / f"micro-{name}", step_per_micro_batch=True, **MATCHING[name])
+    for name, (overrides, updates) in OVERFLOWS.items():
+        made[f"overflow-{name}"] = run_trainer(base / f"overflow-{name}", overflow_at=updates, optim="adamw_torch",
+                                               **overrides)
     made["lengths"] = run_trainer(base / "lengths", scheduler_lengths_times=3, **COSINE)
     made["resume"] = resume_without_scheduler(base / "resume", checkpoint_step=13, **COSINE)
     made["resume-older"] = resume_with_older_scheduler(base / "resume-older", checkpoint_step=26, scheduler_from=13, **COSINE)
@@ -113,6 +130,7 @@ def test_inference_recovers_the_trainer_arguments(runs, name):
     args = transformers.TrainingArguments(output_dir=str(state.parent / "x"), **json.loads(config.read_text()))
     document = check(state, code=0)
     settings = document["inferred"]["settings"]
+    assert document["convention"]["name"] == "hf"  # trainer_state.json of transformers 5.x has best_global_step
     assert settings["scheduler"] == args.lr_scheduler_type.value
     assert settings["peak_lr"] == args.learning_rate
     assert settings["warmup_steps"] == args.get_warmup_steps(TOTAL_UPDATES)
@@ -232,3 +250,74 @@ def test_exit_code_and_tables_without_json(runs):
     assert "skipped-step" in result.stdout and "did not follow" in result.stdout
     result = invoke(["check-run", runs["cosine"][0], "--config", runs["cosine"][1]], 0)
     assert "followed its schedule" in result.stdout
+
+
+@pytest.mark.parametrize("name", sorted(OVERFLOWS))
+def test_real_fp16_overflow_skips_are_each_found(runs, name):
+    """Steps the GradScaler really skipped (read back from accelerate, not assumed) are each found, with the
+    schedule inferred exactly around them, and against the config."""
+    state, config = runs[f"overflow-{name}"]
+    skipped = json.loads((state.parent / "skipped_steps.json").read_text())
+    assert sorted(skipped) == sorted(OVERFLOWS[name][1])
+    args = transformers.TrainingArguments(output_dir=str(state.parent / "x"), **json.loads(config.read_text()))
+    for extra in ([], ["--config", config]):
+        document = check(state, *extra, code=1)
+        schedule = document["schedule"]["settings"]
+        assert (schedule["scheduler"], schedule["peak_lr"], schedule["warmup_steps"], schedule["total_steps"]) == \
+            (args.lr_scheduler_type.value, args.learning_rate, args.get_warmup_steps(TOTAL_UPDATES), TOTAL_UPDATES)
+        spans = [f["steps"] for f in document["findings"] if f["cause"] == "skipped-step"]
+        assert {f["cause"] for f in document["findings"] if f["severity"] == "error"} == {"skipped-step"}
+        # each skipped update g (global step g) leaves logged step g + 1 one scheduler step behind
+        for g in skipped:
+            assert any(low <= g < high for low, high in spans), (g, spans)
+        last = document["points"][-1]
+        assert last["update"] - last["matches_update"] == len(skipped)
+        assert document["max_relative_error_at_matched_update"] <= 1e-12
+
+
+def test_tensorboard_event_file_written_by_the_trainer(tmp_path):
+    """report_to tensorboard: the Trainer's TensorBoardCallback writes train/learning_rate (float32) at each
+    logging step; check-run reads the event file with the tensorboard package and checks it."""
+    pytest.importorskip("tensorboard")
+    overrides = {"lr_scheduler_type": "cosine_with_min_lr", "lr_scheduler_kwargs": {"min_lr_rate": 0.1},
+                 "warmup_steps": 4, "report_to": ["tensorboard"]}
+    state, config = run_trainer(tmp_path / "tb", **overrides)
+    (events,) = (tmp_path / "tb").rglob("events.out.tfevents.*")
+    document = check(events, code=0)
+    assert document["log"]["format"] == "tensorboard" and document["tolerance"] == 2.0**-24
+    settings = document["inferred"]["settings"]
+    assert (settings["scheduler"], settings["peak_lr"], settings["warmup_steps"]) == ("cosine_with_min_lr", 1e-3, 4)
+    assert settings["scheduler_kwargs"]["min_lr_rate"] == 0.1
+    # float32 of every LR the trainer_state.json holds, at the same steps
+    import numpy as np
+
+    lrs = logged(state)
+    assert [(p["step"], p["lr"]) for p in document["points"]] == [(s, float(np.float32(v))) for s, v in lrs.items()]
+    compared = check(events, "--config", config, "--steps", TOTAL_UPDATES, code=0)
+    assert compared["followed"]
+
+
+def test_early_stopping_is_named_as_such(tmp_path):
+    """A real EarlyStoppingCallback stop (a threshold no improvement meets, patience 2): the saved state has
+    should_training_stop and the callback; check-run names the early stop, and it is not an error."""
+    from check_run_trainer import PairDataset, TinyRegressor, training_args
+
+    args = transformers.TrainingArguments(**training_args(
+        tmp_path / "run", lr_scheduler_type="linear", warmup_steps=2, eval_strategy="steps", eval_steps=3,
+        save_strategy="steps", save_steps=3, load_best_model_at_end=True, metric_for_best_model="eval_loss"))
+    trainer = transformers.Trainer(
+        model=TinyRegressor(), args=args, train_dataset=PairDataset(150), eval_dataset=PairDataset(20),
+        callbacks=[transformers.EarlyStoppingCallback(early_stopping_patience=2, early_stopping_threshold=1e9)])
+    trainer.train()
+    state = tmp_path / "trainer_state.json"
+    trainer.state.save_to_json(str(state))
+    saved = json.loads(state.read_text())
+    assert saved["global_step"] < saved["max_steps"] == TOTAL_UPDATES
+    assert saved["stateful_callbacks"]["TrainerControl"]["args"]["should_training_stop"] is True
+    document = check(state, code=0)
+    stopped = next(f for f in document["findings"] if f["cause"] == "stopped-early")
+    assert stopped["severity"] == "warning"
+    assert stopped["title"] == (f"the run stopped early (EarlyStoppingCallback) at global_step {saved['global_step']:,} "
+                                f"of {TOTAL_UPDATES:,}")
+    settings = document["inferred"]["settings"]
+    assert (settings["scheduler"], settings["warmup_steps"], settings["total_steps"]) == ("linear", 2, TOTAL_UPDATES)

@@ -92,7 +92,16 @@ def run_check(log: str, params: dict[str, Any], *, log_format: str, step_column:
     conventions = conventions_for(log_convention)
     if log_convention == "auto" and run.columns == ("step", "lr"):
         conventions = ("hf", "update")  # lrviz plot's own per-update export
-    if _explicit(params):
+    if log_convention == "auto" and run.conventions:
+        conventions = run.conventions
+    logged_spec = None
+    if run.fmt == "megatron" and not _explicit(params):
+        from ..logs.megatron import schedule_from_settings
+
+        logged_spec = schedule_from_settings(run.settings)
+    if logged_spec is not None:
+        report = check_against(run, HFModel(logged_spec), "the log's arguments", conventions, tol)
+    elif _explicit(params):
         model, label, grad_accum, replaced = _schedule(run, params)
         report = check_against(run, model, label, conventions, tol, grad_accum)
         if replaced is not None:
@@ -110,7 +119,14 @@ def run_check(log: str, params: dict[str, Any], *, log_format: str, step_column:
 
     console = report_console()
     errors = error_console()
-    warn_all(run.notes, "note", errors)
+    notes = list(run.notes)
+    if run.fmt == "megatron" and report.mode == "infer" and isinstance(report.model, HFModel):
+        from ..logs.megatron import megatron_flags
+
+        flags = megatron_flags(report.model.spec)
+        if flags:
+            notes.append(f"in Megatron-LM terms the inferred schedule is {flags}")
+    warn_all(notes, "note", errors)
     warn_all(report.model.spec.notes if isinstance(report.model, HFModel) else (), "warning", errors)
     if report.inference is not None:
         warn_all(report.inference.notes, "note", errors)
@@ -149,6 +165,10 @@ def _document(report: Report, output: str | None) -> dict[str, Any]:
             "first_step": int(run.steps[0]), "last_step": int(run.steps[-1]), "max_steps": run.total_steps,
             "logging_steps": run.logging_steps, "save_steps": run.save_steps, "global_step": run.global_step,
             "columns": list(run.columns) if run.columns else None, "notes": list(run.notes),
+            "duplicates": run.duplicates,
+            "resumes": [{"line": r.line, "first_step": r.first_step, "last_step_before": r.last_step_before,
+                         "overlap": r.overlap, "agree": r.agree} for r in run.resumes],
+            "reported_skips": [{"step": s.step, "count": s.count} for s in run.reported_skips],
         },
         "mode": report.mode,
         "convention": {"name": report.convention, "meaning": CONVENTION_TEXT[report.convention]},
@@ -177,6 +197,9 @@ def _document(report: Report, output: str | None) -> dict[str, Any]:
             "convention": inference.convention,
             "ranges": {key: [low, high] for key, (low, high) in inference.ranges.items()},
             "notes": list(inference.notes),
+            "alternatives": [{"description": model.describe(), "settings": model.settings(), "convention": convention}
+                             for model, convention in inference.alternatives],
+            "deciding": inference.deciding or None,
             "snippets": [{"title": s.title, "language": s.language, "text": s.text}
                          for s in snippets(inference.model, "total_steps" not in inference.ranges, run.total_steps)],
         }
@@ -293,6 +316,11 @@ def _print_report(console: Console, report: Report) -> None:
                 else "Settings the log follows instead")
         console.print()
         console.print(f"[bold]{lead}[/] ({inference.model.describe()}):", soft_wrap=True)
+        for model, convention in inference.alternatives:
+            console.print(f"[bold]equally exact:[/] {model.describe()} (read as: {CONVENTION_TEXT[convention]})",
+                          soft_wrap=True)
+        if inference.deciding:
+            console.print(f"[bold]what decides:[/] {inference.deciding}", soft_wrap=True)
         for snippet in snippets(inference.model, "total_steps" not in inference.ranges, run.total_steps):
             console.print(f"[dim]# {snippet.title}[/]")
             console.print(Text(snippet.text), soft_wrap=True)

@@ -100,7 +100,7 @@ def significant_digits(text: str) -> int | None:
     return len(digits) or None
 
 
-def _rounding(texts: list[str], values: np.ndarray) -> tuple[float, str | None]:
+def printed_rounding(texts: list[str], values: np.ndarray) -> tuple[float, str | None]:
     nonzero = values != 0
     digits = [d for d, keep in zip((significant_digits(t) for t in texts), nonzero) if keep and d is not None]
     if not digits:
@@ -155,7 +155,7 @@ def read_table(path: str, text: str, *, step_column: str | None = None, lr_colum
     if not steps:
         raise no_lr_error(path, len(body), "data rows")
     step_array, lr_array = checked_points(path, steps, values, where)
-    rounding, note = _rounding(texts, lr_array)
+    rounding, note = printed_rounding(texts, lr_array)
     if note:
         notes.append(note)
     return LoggedRun(path=path, fmt="csv", steps=step_array, lr=lr_array, rounding=rounding, skipped=skipped,

@@ -9,6 +9,7 @@ from 0 to -1 lost one scheduler step there (a skipped optimizer step); an offset
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -57,12 +58,12 @@ class Alignment:
     changes: tuple[Change, ...]
     tol: float
 
-    @property
+    @cached_property
     def matched(self) -> np.ndarray:
         """Points that match at offset 0."""
         return np.array([offset == 0 for offset in self.offsets], dtype=bool)
 
-    @property
+    @cached_property
     def explained(self) -> np.ndarray:
         return np.array([offset is not None for offset in self.offsets], dtype=bool)
 
@@ -81,6 +82,12 @@ class Alignment:
     def score(self) -> tuple[int, int, int]:
         """Higher is better: points explained, fewer offset changes, points matched at offset 0."""
         return (self.n_explained, -len(self.changes), int(self.matched.sum()))
+
+    def plausibility(self) -> tuple[int, int, int, int]:
+        """``score`` with one more criterion before the points at offset 0: a log that starts on schedule (runs lose
+        scheduler steps as they go; they do not start ahead or behind), for choosing among inferred schedules."""
+        first = next((offset for offset in self.offsets if offset is not None), 0)
+        return (self.n_explained, -len(self.changes), -abs(first), int(self.matched.sum()))
 
 
 def _candidates(model: Model, updates: np.ndarray, y: np.ndarray, tol: float) -> list[set[int]]:

@@ -139,7 +139,8 @@ def drift_finding(run: LoggedRun, alignment: Alignment, change: Change, model: M
     checkpoint_text = (f"; checkpoint-{checkpoints[0]} (save_steps {run.save_steps}) falls in this range, so a resume "
                        "from it is as likely" if checkpoints else "")
     restart_at = k_b - index_b
-    if change.new < 0 and k_a < restart_at <= k_b and index_b < k_b - k_a:
+    # a few steps lost right at the start read the same as a restart there: fp16 runs lose their first steps
+    if change.new < 0 and k_a < restart_at <= k_b and index_b < k_b - k_a and -delta > 3:
         return Finding(
             "resume-offset", "error", f"the schedule restarted at update {restart_at:,}",
             f"up to step {step_a:,} the log follows the schedule; from step {step_b:,} on it starts over: update "
@@ -150,15 +151,24 @@ def drift_finding(run: LoggedRun, alignment: Alignment, change: Change, model: M
         )
     flat = (f" (from step {int(run.steps[a + 1]):,} to step {int(run.steps[change.before]):,} the LR is flat, so "
             "either reading fits there)") if plateau else ""
-    if delta == -1:
+    if delta < 0 and -delta <= k_b - k_a:  # no more steps lost than updates ran between the two points
+        count = -delta
+        what = "one scheduler step" if count == 1 else f"{count} scheduler steps"
+        reported = [skip for skip in run.reported_skips if step_a < skip.step <= step_b]
+        reported_text = ""
+        if reported:
+            total = sum(skip.count for skip in reported)
+            reported_text = (f"; the log itself reports {total} skipped iteration{'s' if total != 1 else ''} there "
+                             f"(iteration {', '.join(str(skip.step) for skip in reported)})")
         return Finding(
-            "skipped-step", "error", f"one scheduler step went missing {where}",
-            f"up to step {step_a:,} the logged LR is that of update s, from step {step_b:,} on that of update s−1 "
-            f"({example}){flat}: the scheduler was not stepped once in updates {k_a + 1:,}–{k_b:,}. A skipped "
-            f"optimizer step does this (fp16/bf16 overflow or inf/NaN gradients: the Trainer then does not step the "
-            f"scheduler){checkpoint_text}",
-            "look for a loss-scale overflow or NaN gradients near that step; the schedule now ends one update later "
-            "than planned (the last update does not reach the final LR)",
+            "skipped-step", "error", f"{what} went missing {where}",
+            f"up to step {step_a:,} the logged LR is that of update {_shifted(change.old)}, from step {step_b:,} on that of "
+            f"update {_shifted(change.new)} ({example}){flat}: the scheduler was not stepped "
+            f"{'once' if count == 1 else f'{count} times'} in updates {k_a + 1:,}–{k_b:,}{reported_text}. A skipped "
+            f"optimizer step does this (fp16 loss-scale overflow or inf/NaN gradients: the training loop then does not "
+            f"step the scheduler, as transformers' Trainer and Megatron's train_step do){checkpoint_text}",
+            f"look for loss-scale overflows or NaN gradients near that step; the schedule now ends {count} update"
+            f"{'s' if count != 1 else ''} later than planned (the last updates do not reach the final LR)",
             (step_a, step_b),
         )
     direction = "behind" if delta < 0 else "ahead"
@@ -217,10 +227,18 @@ def stopped_early(run: LoggedRun, alignment: Alignment, model: Model) -> Finding
     lr_last = float(alignment.lr[-1])
     end = float(model.lr(np.array([float(T - 1)]))[0])
     checkpoint = ""
+    title = f"the log stops {remaining:,} updates before the schedule ends"
     if run.global_step and run.total_steps and run.global_step < run.total_steps:
-        checkpoint = f" (this trainer_state.json is from global_step {run.global_step:,} of max_steps {run.total_steps:,}: a checkpoint)"
+        if run.settings.get("should_training_stop"):
+            stopper = "EarlyStoppingCallback" if run.settings.get("early_stopping_callback") else "a callback"
+            title = f"the run stopped early ({stopper}) at global_step {run.global_step:,} of {run.total_steps:,}"
+            checkpoint = f" ({stopper} set should_training_stop: the run ended there on purpose)"
+        else:
+            title = f"the log is a checkpoint copy: global_step {run.global_step:,} of max_steps {run.total_steps:,}"
+            checkpoint = (f" (this trainer_state.json is from global_step {run.global_step:,} of max_steps "
+                          f"{run.total_steps:,}: a checkpoint saved before the end, not the run's last state)")
     return Finding(
-        "stopped-early", "warning", f"the log stops {remaining:,} updates before the schedule ends",
+        "stopped-early", "warning", title,
         f"the last logged LR, at step {int(run.steps[-1]):,} (update {last:,} of {T:,}), is {_lr(lr_last)} "
         f"({lr_last / model.peak_lr:.1%} of the peak); the schedule's last update would use {_lr(end)}{checkpoint}",
         "nothing to fix if the run was stopped on purpose (early stopping, a checkpoint); otherwise the decay never "
@@ -406,8 +424,33 @@ def _align_best(run: LoggedRun, model: Model, conventions: Sequence[str], tol: f
     return best[1], best[2]
 
 
+def resume_findings(run: LoggedRun) -> list[Finding]:
+    """The resumes the reader found inside the file (a second run appended to the same log)."""
+    findings = []
+    for resume in run.resumes:
+        if resume.overlap and resume.agree == resume.overlap:
+            verdict = (f"the {resume.overlap:,} steps logged by both runs carry the same LRs, so the scheduler state "
+                       "was restored with the checkpoint")
+            severity = "info"
+        elif resume.overlap:
+            verdict = (f"only {resume.agree:,} of the {resume.overlap:,} steps logged by both runs carry the same LR: "
+                       "the resumed run's schedule differs from the first run's; the later values are the ones checked")
+            severity = "warning"
+        else:
+            verdict = "no step was logged by both runs"
+            severity = "info"
+        findings.append(Finding(
+            "resume", severity, f"the run was resumed at step {resume.first_step:,}",
+            f"line {resume.line:,} starts a second run (its clock starts over) at step {resume.first_step:,}, after the "
+            f"first run had logged up to step {resume.last_step_before:,}; {verdict}",
+            "" if severity == "info" else "resume from the checkpoint the first run saved, with its scheduler.pt",
+            (resume.first_step, resume.last_step_before),
+        ))
+    return findings
+
+
 def _common(run: LoggedRun, model: Model, convention: str, alignment: Alignment, conventions: Sequence[str]) -> list[Finding]:
-    findings: list[Finding] = []
+    findings: list[Finding] = resume_findings(run)
     if len(conventions) > 1 and convention != "hf":
         findings.append(Finding(
             "log-convention", "info", "each step logs the LR of the next update",
@@ -416,11 +459,27 @@ def _common(run: LoggedRun, model: Model, convention: str, alignment: Alignment,
             "", (int(run.steps[0]), int(run.steps[-1])),
         ))
     offsets = [offset for offset in alignment.offsets if offset is not None]
-    if offsets and offsets[0] != 0:
+    if offsets and offsets[0] < 0:
+        first = next(i for i, offset in enumerate(alignment.offsets) if offset is not None)
+        count = -offsets[0]
+        step = int(run.steps[first])
+        findings.append(Finding(
+            "skipped-step", "error",
+            f"{'one scheduler step' if count == 1 else f'{count} scheduler steps'} went missing before step {step:,}, "
+            "the first logged",
+            f"the first logged LR, at step {step:,}, is that of update {int(alignment.updates[first]) + offsets[0]:,} "
+            f"where update {int(alignment.updates[first]):,} should use {_lr(alignment.predicted[first])}: the "
+            f"scheduler was not stepped {count} time{'s' if count != 1 else ''} in the first updates. fp16 runs skip "
+            "their first optimizer steps while the loss scale comes down from 65536 (the Trainer does not step the "
+            "scheduler on a skipped step)",
+            "nothing to fix for a few early fp16 skips; the schedule ends that many updates later than planned",
+            (int(run.steps[0]) if first == 0 else int(run.steps[first - 1]), step),
+        ))
+    elif offsets and offsets[0] > 0:
         first = next(i for i, offset in enumerate(alignment.offsets) if offset is not None)
         findings.append(Finding(
-            "resume-offset", "error", f"the log is {abs(offsets[0]):,} updates {'ahead of' if offsets[0] > 0 else 'behind'} the schedule from its first point",
-            f"from step {int(run.steps[first]):,} the logged LR is that of update s{offsets[0]:+d}",
+            "resume-offset", "error", f"the log is {offsets[0]:,} updates ahead of the schedule from its first point",
+            f"from step {int(run.steps[first]):,} the logged LR is that of update {_shifted(offsets[0])}",
             "if the run resumed from an earlier run, check-run needs the log of the whole run; otherwise check "
             "--log-convention",
             (int(run.steps[first]), int(run.steps[first])),
@@ -428,13 +487,27 @@ def _common(run: LoggedRun, model: Model, convention: str, alignment: Alignment,
     findings.extend(drift_finding(run, alignment, change, model) for change in alignment.changes)
     shifted = sum(1 for offset in alignment.offsets if offset not in (0, None))
     if shifted and alignment.explained.all():
+        lost = -min(0, offsets[-1]) if offsets else 0
+        lost_text = (f"; {lost:,} scheduler step{'s' if lost != 1 else ''} lost in all by the last logged step"
+                     if lost and all(b <= a for a, b in zip(offsets, offsets[1:])) else "")
         findings.append(Finding(
             "explained", "info", "apart from that, every logged LR is exact",
             f"{len(run) - shifted:,} logged LRs equal the schedule at their own update and {shifted:,} equal it at the "
-            f"shifted update (within {alignment.tol:.0e} relative)",
+            f"shifted update (within {alignment.tol:.0e} relative){lost_text}",
             "", (int(run.steps[0]), int(run.steps[-1])),
         ))
     return findings
+
+
+def _lost_steps_only(run: LoggedRun, alignment: Alignment) -> bool:
+    """Every point is on the schedule at an offset that only ever falls, a few times: the run lost scheduler steps
+    (or resumed behind), which the drift findings name; another schedule that happens to fit as well (a skip at
+    update 0 of a linear warmup is DeepSpeed's (s - 1) / W warmup) is the less likely reading."""
+    offsets = alignment.offsets
+    if not alignment.explained.all() or not offsets or offsets[0] > 0:
+        return False
+    falling = all(later <= earlier for earlier, later in zip(offsets, offsets[1:]))
+    return falling and len(alignment.changes) <= max(3, len(run) // 20)
 
 
 def check_against(run: LoggedRun, model: Model, label: str, conventions: Sequence[str] = ("hf", "hf-legacy"),
@@ -443,7 +516,8 @@ def check_against(run: LoggedRun, model: Model, label: str, conventions: Sequenc
     convention, alignment = _align_best(run, model, conventions, tol)
     explanation: Model | None = None
     inference: Inference | None = None
-    found = None if alignment.perfect else _hypotheses(run, model, convention, alignment, tol, grad_accum, label)
+    found = None if alignment.perfect or _lost_steps_only(run, alignment) else \
+        _hypotheses(run, model, convention, alignment, tol, grad_accum, label)
     if found is not None:
         finding, explanation, inference, explained = found
         findings = [f for f in _common(run, explanation, convention, explained, conventions) if f.cause != "explained"]
@@ -488,8 +562,8 @@ def infer_run(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), 
     if inference is None:
         finding = Finding(
             "no-fit", "error", "no schedule lrviz knows reproduces this log",
-            f"tried HF constant/linear/cosine/cosine_with_min_lr/cosine_warmup_with_min_lr and DeepSpeed "
-            f"WarmupLR/WarmupDecayLR/WarmupCosineLR at {tol:.0e} relative",
+            f"tried every HF type (with the run length the file records, for those that need it) and DeepSpeed "
+            f"WarmupLR/WarmupDecayLR/WarmupCosineLR, under both step conventions, at {tol:.0e} relative",
             "give the schedule with --config or the schedule options to see where the log departs from it",
         )
         return Report(run, "infer", "inferred", None, conventions[0], None, (finding,), None, None, tol)
@@ -524,3 +598,8 @@ def infer_run(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), 
     if not any(f.severity == "error" for f in findings):
         findings.insert(0, _followed(run, alignment, "the inferred schedule"))
     return Report(run, "infer", "inferred", model, convention, alignment, tuple(findings), inference, None, tol)
+
+
+def _shifted(offset: int) -> str:
+    """Update ``s`` shifted by ``offset``, as a reader writes it: ``s``, ``s+1``, ``s−2``."""
+    return "s" if offset == 0 else f"s+{offset}" if offset > 0 else f"s−{-offset}"

@@ -41,6 +41,8 @@ class Inference:
     alignment: Alignment
     ranges: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # setting -> (low, high or None)
     notes: tuple[str, ...] = ()
+    alternatives: tuple[tuple[Model, str], ...] = ()  # other schedules (and conventions) that reproduce it as exactly
+    deciding: str = ""  # what would decide between the winner and the alternatives
 
     @property
     def exact(self) -> bool:
@@ -308,6 +310,21 @@ def _inside_warmup(k: np.ndarray, warm: _Warmup, plus_one: bool, hint: int | Non
             yield model
 
 
+def _near_hits(model: Model, k: np.ndarray, y: np.ndarray, tol: float, window: int = 40) -> float:
+    """The share of points that equal the model at an update within ``window`` before or after their own."""
+    offsets = np.arange(-window, window + 1, dtype=np.float64)
+    grid = np.maximum(k[:, None] + offsets[None, :], 0.0)
+    values = model.lr(grid.ravel()).reshape(grid.shape)
+    return float(close(y[:, None], values, tol).any(axis=1).mean())
+
+
+def _plausible_reading(alignment: Alignment, convention: str, version_hint: str | None) -> tuple:
+    """Higher is better: points explained, fewer offset changes, the logging convention the file's transformers
+    version implies, a log that starts on schedule, points at offset 0."""
+    explained, changes, first, matched = alignment.plausibility()
+    return (explained, changes, version_hint is None or convention == version_hint, first, matched)
+
+
 def _plausible(model: Model, k: np.ndarray, y: np.ndarray) -> bool:
     """A rough fit (unrounded numbers) is worth refining when it is within 1e-6 on the points it was fitted to."""
     chosen = _spread(len(k), 64)
@@ -379,7 +396,8 @@ def _ds_proposals(k: np.ndarray, y: np.ndarray, warm: _Warmup, hint: int | None)
                 continue
             kk, yy = k[post], y[post]
             for shape, origin, name in (("linear", W_eff + 1, "WarmupDecayLR"), ("cosine", W_eff, "WarmupCosineLR")):
-                for length, _, rate in fit_decay(kk - origin, yy, shape, peak):
+                chosen = _spread(len(kk), FIT_POINTS)
+                for length, _, rate in fit_decay(kk[chosen] - origin, yy[chosen], shape, peak):
                     for T in {int(round(length)) + W_eff + d for d in (-1, 0, 1)}:
                         if T <= W_eff:
                             continue
@@ -408,6 +426,74 @@ def _ds_inside_warmup(k: np.ndarray, warm: _Warmup, warmup_type: str) -> Iterato
             yield DeepSpeedModel("WarmupLR", float(f"{peaks[hit[0]]:.{digits - 1}e}"), W, warmup_type=warmup_type)
             return
     yield DeepSpeedModel("WarmupLR", float(peaks[0]), first, warmup_type=warmup_type)
+
+
+MAX_ALTERNATIVES = 3
+MAX_SKIPS = 32  # skipped scheduler steps looked for inside the warmup
+
+
+def _peaks_above(top: float) -> list[float]:
+    """Peaks people type at or just above the largest logged LR (a run whose skips or logging interval hide the
+    peak never logs it): the largest LR rounded up to 1, 2 and 3 significant digits, and itself."""
+    found = []
+    exponent = math.floor(math.log10(top))
+    for digits in range(1, 4):
+        scale = 10.0 ** (exponent - digits + 1)
+        value = float(f"{math.ceil(top / scale * (1 - 1e-12)) * scale:.{digits}g}")
+        if value >= top * (1 - 1e-12) and value not in found:
+            found.append(value)
+    if top not in found:
+        found.append(top)
+    return found
+
+
+def _skipped_warmups(k: np.ndarray, y: np.ndarray, peak: float) -> list[int]:
+    """Warmup lengths W that put the rising points on the HF warmup line with a few scheduler steps lost: point
+    (k, y) with d steps lost is y = peak * (k - d) / W, so W = peak * (k - d) / y must be a whole number, with d
+    growing along the warmup. Fewest lost steps first; 0 (no warmup) always."""
+    rising = 0
+    while rising + 1 < len(y) and y[rising + 1] >= y[rising] and y[rising + 1] < peak * (1 - 1e-12):
+        rising += 1  # a skipped step logs the same LR twice
+    if rising == 0 or not (0 <= y[0] < peak) or y[rising] <= 0:
+        return [0]
+    found: list[tuple[int, int]] = []
+    for end in range(rising, max(rising - 3, 0), -1):  # the last rising points may already be in the decay
+        last_k, last_y = float(k[end]), float(y[end])
+        if last_y <= 0:
+            break
+        for lost in range(0, MAX_SKIPS + 1):
+            W = peak * (last_k - lost) / last_y
+            if W < 1 or abs(W - round(W)) > 1e-7 * W or last_k - lost > W:
+                continue
+            W = int(round(W))
+            ok = True
+            for index in range(end):  # earlier points lost no more steps than the last one
+                d = float(k[index]) - y[index] * W / peak
+                if not (-1e-6 <= d <= lost + 1e-6 and abs(d - round(d)) <= 1e-6 * max(1.0, float(k[index]))):
+                    ok = False
+                    break
+            if ok and (lost, W) not in found:
+                found.append((lost, W))
+    return [0] + [W for _, W in sorted(found)]
+
+
+def skip_tolerant(k: np.ndarray, y: np.ndarray, hint: int | None, legacy: bool) -> Iterator[Model]:
+    """Schedules that reproduce a log whose run lost scheduler steps early (fp16 loss-scale overflows, common in
+    the first updates): the exact fit of the warmup and decay cannot start from points that are already shifted,
+    so take the run length the file records, peaks just above the largest LR, and the warmups that a few lost steps
+    explain; alignment then finds every skip."""
+    if not hint or len(y) < 3 or y.max() <= 0:
+        return
+    totals = [hint, hint + 1] if legacy else [hint]
+    for peak in _peaks_above(float(y.max())):
+        for W in _skipped_warmups(k, y, peak)[:4]:
+            for T in totals:
+                if T <= W:
+                    continue
+                for name in ("linear", "cosine", "constant_with_warmup" if W else "constant"):
+                    model = _hf(name, peak, W, T)
+                    if model:
+                        yield model
 
 
 def proposals(k: np.ndarray, y: np.ndarray, hint: int | None, families: Iterable[str] = ("hf", "deepspeed"),
@@ -451,7 +537,9 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
     """The best schedule for the log, or None if nothing proposed reproduces a single point."""
     families = tuple(families)
     hint = run.total_steps
+    version_hint = run.settings.get("convention_hint")
     scored: list[tuple[tuple, tuple, Model, str, Alignment]] = []
+    exacts: list[tuple[Model, str, Alignment]] = []
     for convention in conventions:
         k = run.updates(convention).astype(np.float64)
         if (k < 0).any():
@@ -466,22 +554,41 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
                 continue
             hits = int(close(y[quick], model.lr(k[quick]), tol).sum())
             pool[key] = (hits, model)
-            if hits == len(quick) and isinstance(model, HFModel) and convention == conventions[0]:
+            if hits == len(quick) and isinstance(model, HFModel):
                 alignment = align(model, run.updates(convention), y, tol)
                 if alignment.perfect:  # proposals come simplest and shortest first: the first exact one is it
                     exact = (model, alignment)
                     break
         if exact is not None:
-            ranges, notes = _ranges(exact[0], convention, exact[1], run, tol)
-            return Inference(exact[0], convention, exact[1], ranges, tuple(notes))
+            exacts.append((exact[0], convention, exact[1]))
+        if "hf" in families:  # the types whose extra settings need the recorded run length
+            from .typed import typed_proposals
+
+            for model in typed_proposals(k, y, hint, convention != "hf"):
+                if not close(y[quick], model.lr(k[quick]), tol).all():
+                    continue
+                alignment = align(model, run.updates(convention), y, tol)
+                if alignment.perfect:
+                    exacts.append((model, convention, alignment))
+        if exact is not None:
+            continue
+        if exacts:
+            continue  # an exact reading exists: inexact ones cannot win
         ranked = sorted(pool.values(), key=lambda item: (-item[0], _preference(item[1], convention, hint)))
         for hits, model in ranked[:FINALISTS]:
             if hits == 0:
                 break
             alignment = align(model, run.updates(convention), y, tol)
-            scored.append((alignment.score(), _preference(model, convention, hint), model, convention, alignment))
-        if any(item[4].explained.all() and len(item[4].changes) <= 1 for item in scored):
-            break  # another reading of the steps could at best remove that one change: keep the preferred one
+            scored.append((_plausible_reading(alignment, convention, version_hint), _preference(model, convention, hint), model, convention, alignment))
+        if "hf" in families:
+            for model in skip_tolerant(k, y, hint, convention != "hf"):
+                if _near_hits(model, k[quick], y[quick], tol) < 0.5:
+                    continue  # most points match no update near their own: not this schedule
+                alignment = align(model, run.updates(convention), y, tol)
+                if alignment.n_explained:
+                    scored.append((_plausible_reading(alignment, convention, version_hint), _preference(model, convention, hint), model, convention, alignment))
+    if exacts:
+        return _ranked_exact(run, exacts, hint, tol)
     if not scored:
         return None
     best_score = max(item[0] for item in scored)
@@ -494,7 +601,87 @@ def infer(run: LoggedRun, conventions: Sequence[str] = ("hf", "hf-legacy"), tol:
     return Inference(model, convention, alignment, ranges, tuple(notes))
 
 
+COMMON = ("constant", "constant_with_warmup", "linear", "cosine", "cosine_with_min_lr", "warmup_stable_decay",
+          "polynomial", "cosine_with_restarts", "inverse_sqrt", "cosine_warmup_with_min_lr")
+
+
+def _evidence(model: Model, convention: str, hint: int | None, ranges: dict, version_hint: str | None = None) -> tuple:
+    """Lower is more likely: the run length the file records, the logging convention the file's transformers
+    version implies, how common the type is, the logging convention of current transformers, numbers people type
+    (short peaks)."""
+    total = model.total_steps
+    low_high = ranges.get("total_steps")
+    # the older convention logs, at the last step, the LR of one update past the end: T = max_steps + 1 reads it
+    lengths = (hint,) if hint is None or convention == "hf" else (hint, hint + 1)
+    length_matches = hint is None or total in lengths or any(
+        low_high is not None and low_high[0] <= n and (low_high[1] is None or n <= low_high[1]) for n in lengths)
+    common = COMMON.index(model.scheduler) if model.scheduler in COMMON else len(COMMON)
+    typed = decimal_digits(model.peak_lr) + (0 if _round_warmup(model.warmup_steps, total) else 1)
+    return (not length_matches, version_hint is not None and convention != version_hint, common, typed,
+            convention != "hf")
+
+
+def _round_warmup(warmup: int, total: int | None) -> bool:
+    """A warmup people type: none, a round count, or ceil(r × T) for a ratio r of at most two decimals."""
+    if warmup == 0 or warmup % 5 == 0:
+        return True
+    return bool(total) and any(math.ceil(total * n / 100) == warmup for n in range(1, 51))
+
+
+def _ranked_exact(run: LoggedRun, exacts: list[tuple[Model, str, Alignment]], hint: int | None, tol: float) -> Inference:
+    """Every exact hypothesis, ranked by evidence; the winner carries the others and what would decide."""
+    scored = []
+    seen: set[tuple] = set()
+    for model, convention, alignment in exacts:
+        key = (model.label, repr(model.settings()), convention)
+        if key in seen:
+            continue
+        seen.add(key)
+        lengths = (hint,) if convention == "hf" else (hint, None if hint is None else hint + 1)
+        if hint is None or model.total_steps in lengths:
+            ranges, notes = None, None  # the recorded length matches: the ranges only matter for the winner
+        else:
+            ranges, notes = _ranges(model, convention, alignment, run, tol)
+        evidence = _evidence(model, convention, hint, ranges or {}, run.settings.get("convention_hint"))
+        scored.append((evidence, model, convention, alignment, ranges, notes))
+    scored.sort(key=lambda item: item[0])
+    described: set[tuple[str, str]] = set()
+    unique = []
+    for item in scored:  # the same schedule reached twice (a floor printed 1e-5 and fitted 1.0000000000000003e-5)
+        if (item[1].describe(), item[2]) not in described:
+            described.add((item[1].describe(), item[2]))
+            unique.append(item)
+    scored = unique
+    best, model, convention, alignment, ranges, notes = scored[0]
+    if ranges is None:
+        ranges, notes = _ranges(model, convention, alignment, run, tol)
+    # equal alternatives: as exact, and as consistent with the recorded run length and version as the winner
+    rivals = [item for item in scored[1:] if item[0][:2] == best[:2]][:MAX_ALTERNATIVES]
+    alternatives = tuple((item[1], item[2]) for item in rivals)
+    reasons = []
+    for evidence, other, other_convention, *_ in rivals:
+        if other_convention != convention:
+            reasons.append("the transformers version that wrote the log decides how its steps read (4.5x and later: "
+                           "step s+1 carries update s; older: step s carries update s)")
+        if other.warmup_steps != model.warmup_steps:
+            reasons.append("a config with warmup_steps decides")
+        if other.scheduler != model.scheduler:
+            reasons.append("a config with lr_scheduler_type decides")
+        elif other.settings() != model.settings():
+            reasons.append("a config with lr_scheduler_kwargs decides")
+    if any(item[0][0] for item in scored[1:]) and hint:
+        reasons.append(f"the run length the file records ({hint:,} updates) rules out other exact fits")
+    deciding = "; ".join(dict.fromkeys(reasons))
+    return Inference(model, convention, alignment, ranges, tuple(notes), alternatives, deciding)
+
+
 def _same(model: Model, run: LoggedRun, convention: str, alignment: Alignment, tol: float) -> bool:
+    if alignment.perfect:  # cheap: does the variant also put every point at its own update?
+        k = run.updates(convention).astype(np.float64)
+        some = _spread(len(k), QUICK_POINTS)
+        if not close(run.lr[some], model.lr(k[some]), tol).all():
+            return False
+        return bool(close(run.lr, model.lr(k), tol).all())
     other = align(model, run.updates(convention), run.lr, tol)
     return other.offsets == alignment.offsets
 

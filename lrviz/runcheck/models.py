@@ -92,6 +92,11 @@ class HFModel(Model):
         if floor is not None and floor > 0:
             parts.append(f"floor {format_lr(floor)}")
         parts += [f"warmup {spec.warmup_steps:,}", f"{spec.total_steps:,} updates"]
+        shown = {key: value for key, value in spec.scheduler_kwargs.items()
+                 if key not in ("min_lr", "min_lr_rate", "min_lr_ratio", "lr_end")}
+        if shown:
+            parts.append(", ".join(f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}"
+                                   for key, value in shown.items()))
         return ", ".join(parts)
 
     def with_spec(self, **changes: Any) -> "HFModel":
