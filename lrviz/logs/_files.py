@@ -10,10 +10,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..textfile import read_text_file
+from ..textfile import LOG_LIMIT_BYTES, read_text_file
 from . import LogError
 
 KNOWN_LOG_NAMES = ("trainer_state.json", "trainer_log.jsonl")
+MAX_LOGGED_STEP = 2**53
+
+
+def _short(number: int) -> str:
+    """An integer for a message: in full, or its digit count where printing it would be unreadable (or fail)."""
+    return str(number) if number < 10**30 else f"(an integer of about {int(number.bit_length() * 0.30103) + 1:,} digits)"
 
 
 def read_text(path: str) -> str:
@@ -24,7 +30,8 @@ def read_text(path: str) -> str:
                 "give the trainer_state.json (in output_dir or a checkpoint-N folder), trainer_log.jsonl or CSV file")
         raise LogError(f"{path} is a directory; {hint}")
     text = read_text_file(path, label=path, expected="the run's trainer_state.json, trainer_log.jsonl or a CSV export "
-                          "(TensorBoard event files: export the LR scalar as CSV first)", error=LogError)
+                          "(TensorBoard event files: export the LR scalar as CSV first)", error=LogError,
+                          limit=LOG_LIMIT_BYTES)
     if not text.strip():
         raise LogError(f"{path} is empty: the run has logged nothing yet; check-run needs at least one logged learning rate")
     return text
@@ -45,7 +52,7 @@ def sniff_format(path: str, text: str) -> str:
         try:
             json.loads(first_line)
             single_line_object = True
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             single_line_object = False
         lines = [line for line in stripped.splitlines() if line.strip()]
         return "llamafactory" if single_line_object and len(lines) > 1 and first_line.startswith("{") else "hf"
@@ -67,7 +74,10 @@ def as_lr(value: Any) -> float | None:
     """A logged LR as a float (nan/inf kept, checked later), or None if it is not a number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer past float64: infinite, reported by checked_points
+        return math.inf if value > 0 else -math.inf
 
 
 def checked_points(path: str, steps: Sequence[int], values: Sequence[float], where: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -84,6 +94,9 @@ def checked_points(path: str, steps: Sequence[int], values: Sequence[float], whe
                            "learning rate: check that the right column or key was read")
         if step < 0:
             raise LogError(f"{path}: step {step} ({place}) is negative; logged steps count optimizer updates from 0")
+        if step > MAX_LOGGED_STEP:
+            raise LogError(f"{path}: step {_short(step)} ({place}) is past 2**53, more updates than any run makes; "
+                           "check that the right column or key was read")
     for index in range(1, len(steps)):
         if steps[index] <= steps[index - 1]:
             kind = "appears twice" if steps[index] == steps[index - 1] else f"comes after step {steps[index - 1]}"

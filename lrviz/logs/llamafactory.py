@@ -27,6 +27,9 @@ def read_trainer_log(path: str, text: str) -> LoggedRun:
         except json.JSONDecodeError as error:
             raise LogError(f"{path}: line {number} is not valid JSON ({error.msg} at column {error.colno}); each line of "
                            "a trainer_log.jsonl is one JSON object: remove the broken line (an interrupted write?)") from None
+        except (ValueError, RecursionError):  # Python's int-string limit, or nesting past the interpreter's
+            raise LogError(f"{path}: line {number} holds an integer of more than 4,300 digits or is nested too deep; "
+                           "a trainer_log.jsonl line is a flat object: remove the broken line") from None
         if not isinstance(entry, dict):
             raise LogError(f"{path}: line {number} is a JSON {type(entry).__name__}, not an object; is this a "
                            "trainer_log.jsonl?")
