@@ -147,13 +147,28 @@ def _is_real(value: Any) -> bool:
 
 
 def _describe(value: Any) -> str:
+    """A value for a message: short even for an integer of thousands of digits or a long string."""
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {value[:40]!r}" + (f" ({len(value):,} characters)" if len(value) > 40 else "")
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"an integer of about {int(abs(int(value)).bit_length() * 0.30103) + 1:,} digits"
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1e30:
+        return f"{value:g}"
     return repr(value)
 
 
+def is_finite_number(value: Any) -> bool:
+    """A real number, not bool, finite as a float64 (an integer too large for float64 is not)."""
+    if not _is_real(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _check_positive_float(name: str, value: Any, *, flag: str) -> None:
-    if not _is_real(value) or not math.isfinite(value) or value <= 0:
+    if not is_finite_number(value) or value <= 0:
         raise SpecError(f"{flag} {_describe(value)} ({name}) must be a finite number > 0, e.g. {flag} 2e-4", field=name)
 
 
@@ -161,7 +176,8 @@ def _check_count(name: str, value: Any, *, minimum: int, flag: str) -> None:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise SpecError(f"{flag} {_describe(value)} ({name}) must be a whole number of optimizer updates", field=name)
     if not minimum <= value <= MAX_STEPS:
-        raise SpecError(f"{flag} {value} ({name}) must be between {minimum} and 2**53 ({MAX_STEPS})", field=name)
+        raise SpecError(f"{flag} {_describe(value)} ({name}) must be between {minimum} and 2**53 ({MAX_STEPS})",
+                        field=name)
 
 
 def _validated_kwargs(signature: Signature, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -214,7 +230,10 @@ def _unknown_kwarg_message(signature: Signature, key: str) -> str:
 def _checked_value(signature: Signature, key: str, kind: str, choices: tuple[str, ...], value: Any) -> Any:
     where = f"lr_scheduler_kwargs: {key} = {_describe(value)}"
     if value is None:
-        return None
+        if signature.kwarg(key).default is None:
+            return None  # the framework's own default
+        raise SpecError(f"lr_scheduler_kwargs: {key} is null; {signature.name} passes None on and fails on it: give a value "
+                        f"or remove the key to take the default, {signature.kwarg(key).default!r}")
     if kind == "choice":
         if value not in choices:
             raise SpecError(f"{where} is not one of {', '.join(choices)} (for {signature.name})")
@@ -226,7 +245,7 @@ def _checked_value(signature: Signature, key: str, kind: str, choices: tuple[str
         except ValueError:
             pass
         raise SpecError(f"{where} is text, not a number (transformers would fail on it); {fix}")
-    if not _is_real(value) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise SpecError(f"{where} must be a finite number")
     if kind == "int":
         if value != int(value) or value < 0:

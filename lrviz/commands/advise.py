@@ -14,7 +14,7 @@ from rich.text import Text
 
 from .. import __version__
 from ..errors import SpecError
-from ..output import IMAGE_FORMATS, OutputError, check_destination
+from ..output import IMAGE_FORMATS, OutputError, check_destination, distinct_outputs, is_stdout, is_stream
 
 SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -37,11 +37,11 @@ def parse_snippet_targets(text: str) -> tuple[str, ...]:
 def _check_output(output: str | None) -> None:
     if output is None:
         return
-    if output in ("", "-"):
+    if output == "" or is_stdout(output):
         raise OutputError(f"-o {output!r}: advise writes a figure to a file, e.g. -o advice.png; for data use --json")
     check_destination(output)
     extension = os.path.splitext(output)[1].lower().lstrip(".")
-    if extension not in IMAGE_FORMATS:
+    if extension not in IMAGE_FORMATS and not (is_stream(output) and not extension):  # /dev/null: png
         given = f"not .{extension}" if extension else "it has no extension"
         raise OutputError(f"-o {output}: advise writes a before/after figure, so use .png, .svg or .pdf ({given}); "
                           "for data use --json")
@@ -63,7 +63,7 @@ def _read(path: str, flavor: str) -> Any:
     return read_config(path, flavor, lenient_numbers=True)
 
 
-def run_advise(params: dict[str, Any], *, profile: str, strict: bool, output: str | None, adam_beta2: float | None,
+def run_advise(params: dict[str, Any], *, profile: str, strict: bool, outputs: tuple[str, ...], adam_beta2: float | None,
                group_lr: tuple[float, ...], snippet_targets: str, as_json: bool) -> int:
     """Check the schedule, print the advice, write the figure; returns the exit code."""
     from ..advise.advice import advise_options
@@ -76,26 +76,28 @@ def run_advise(params: dict[str, Any], *, profile: str, strict: bool, output: st
                         "(lrviz plot overlays several)")
     if adam_beta2 is not None and adam_beta2 >= 1:
         raise SpecError(f"--adam-beta2 {adam_beta2:g} must be below 1, e.g. --adam-beta2 0.95")
-    _check_output(output)
+    outputs = distinct_outputs(outputs)
+    for output in outputs:
+        _check_output(output)
     options = Options(**{f.name: params[f.name] for f in fields(Options) if f.name in params})
     config = _read(configs[0], params["config_flavor"]) if configs else None
     advice = advise_options(options, config, profile=profile, beta2=adam_beta2, group_lrs=tuple(group_lr))
     code = advice.exit_code(strict)
 
     errors = Console(stderr=True, highlight=False)
-    if output is not None:
-        _write_figure(advice, output)
+    if outputs:
+        _write_figures(advice, outputs)
     if as_json:
         document = {"lrviz_version": __version__, "command": "advise", "strict": strict, "exit_code": code,
-                    "output": output} | advice.to_dict()
+                    "output": outputs[0] if outputs else None, "outputs": list(outputs)} | advice.to_dict()
         document["recommendation"]["snippets"] = {k: v for k, v in document["recommendation"]["snippets"].items() if k in targets}
         sys.stdout.write(json.dumps(document, indent=1) + "\n")
-        if output is not None:
+        for output in outputs:
             errors.print(f"wrote {output}")
         return code
     console = Console(highlight=False)
     _print_report(console, advice, targets, strict, code)
-    if output is not None:
+    for output in outputs:
         console.print(f"wrote {output}")
     return code
 
@@ -243,7 +245,7 @@ def _print_report(console: Console, advice: Any, targets: tuple[str, ...], stric
     console.print(Text(f"{summary} → exit {code} ({rule})", style="bold red" if code else "bold green"))
 
 
-def _write_figure(advice: Any, output: str) -> None:
+def _write_figures(advice: Any, outputs: tuple[str, ...]) -> None:
     from ..advise.numbers import lr
     from ..output import save_figure
     from ..plot import figure_for
@@ -262,5 +264,5 @@ def _write_figure(advice: Any, output: str) -> None:
     title = ("lrviz advise: no change recommended" if same else
              "lrviz advise: recommended (solid) vs yours (dashed), " + f"{rec.spec.total_steps:,} updates")
     figure = figure_for(curves, title=title)
-    fmt = os.path.splitext(output)[1].lower().lstrip(".")
-    save_figure(figure, output, fmt)
+    for output in outputs:
+        save_figure(figure, output, os.path.splitext(output)[1].lower().lstrip(".") or "png")

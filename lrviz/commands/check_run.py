@@ -16,7 +16,7 @@ from rich.text import Text
 from .. import __version__
 from ..errors import SpecError
 from ..logs import CONVENTION_TEXT, LoggedRun, read_log
-from ..output import IMAGE_FORMATS, OutputError, check_destination, save_figure
+from ..output import IMAGE_FORMATS, OutputError, check_destination, distinct_outputs, is_stdout, is_stream, save_figure
 from ..render import format_lr
 from ..resolve import Options, resolve
 from ..runcheck.align import EXACT
@@ -30,9 +30,11 @@ ICONS = {"error": ("✗", "bold red"), "warning": ("!", "yellow"), "info": ("✓
 
 
 def _figure_format(output: str) -> str:
-    if output == "-":
-        raise OutputError("-o - is not possible for check-run: the overlay is an image; give a file such as overlay.png")
+    if output == "" or is_stdout(output):
+        raise OutputError(f"-o {output or repr(output)} is not possible for check-run: the overlay is an image; give a file such as overlay.png")
     extension = os.path.splitext(output)[1].lower().lstrip(".")
+    if not extension and is_stream(output):  # /dev/null, a FIFO
+        extension = "png"
     if extension not in IMAGE_FORMATS:
         raise OutputError(f"-o {output}: check-run writes the overlay figure, so use .png, .svg or .pdf "
                           "(--json prints the numbers)")
@@ -83,9 +85,9 @@ def _schedule(run: LoggedRun, params: dict[str, Any]) -> tuple[HFModel, str, int
 
 
 def run_check(log: str, params: dict[str, Any], *, log_format: str, step_column: str | None, lr_column: str | None,
-              log_convention: str, rtol: float | None, output: str | None, as_json: bool) -> int:
+              log_convention: str, rtol: float | None, outputs: tuple[str, ...], as_json: bool) -> int:
     """Print (and write) what ``lrviz check-run`` finds; returns the exit code."""
-    figure_format = _figure_format(output) if output is not None else None
+    figure_formats = [(output, _figure_format(output)) for output in distinct_outputs(outputs)]
     run = read_log(log, log_format, step_column=step_column, lr_column=lr_column)
     tol = rtol if rtol is not None else max(EXACT, run.rounding)
     conventions = conventions_for(log_convention)
@@ -115,16 +117,18 @@ def run_check(log: str, params: dict[str, Any], *, log_format: str, step_column:
             errors.print(f"[yellow]note:[/] {note}", soft_wrap=True)
     else:
         _print_report(console, report, notes)
-    if output is not None and report.alignment is not None:
+    if figure_formats and report.alignment is not None:
         from ..runcheck.overlay import figure_for
 
-        save_figure(figure_for(report), output, figure_format)
-        if not as_json:
-            console.print(f"wrote {output}")
-    elif output is not None:
-        errors.print(f"[yellow]note:[/] no schedule to draw the log against, so {output} was not written")
+        figure = figure_for(report)
+        for output, figure_format in figure_formats:
+            save_figure(figure, output, figure_format)
+            if not as_json:
+                console.print(f"wrote {output}")
+    elif figure_formats:
+        errors.print(f"[yellow]note:[/] no schedule to draw the log against, so {', '.join(outputs)} was not written")
     if as_json:
-        sys.stdout.write(json.dumps(_document(report, output), indent=1, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(_document(report, outputs[0] if outputs else None), indent=1, allow_nan=False) + "\n")
     return 0 if report.followed else 1
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from .. import __version__
 from ..errors import SpecError
-from ..output import IMAGE_FORMATS, OutputError, check_destination, format_for, save_figure
+from ..output import IMAGE_FORMATS, OutputError, check_destination, distinct_outputs, format_for, is_stdout, save_figure
 from ..render import format_lr
 from ..schedules import floor_lr
 from ..spec import ScheduleSpec, Source
@@ -76,8 +76,8 @@ def check_output(output: str | None) -> None:
     """``-o`` takes an image; fail before any work if it cannot be written."""
     if output is None:
         return
-    if output == "-":
-        raise OutputError("-o - is not available for lrviz verify: the report figure is an image; use --json for data")
+    if is_stdout(output):
+        raise OutputError(f"-o {output} is not available for lrviz verify: the report figure is an image; use --json for data")
     fmt = format_for(output, None)
     if fmt not in IMAGE_FORMATS:
         raise OutputError(f"-o {output}: lrviz verify writes a figure (.png, .svg or .pdf); use --json for the data")
@@ -85,11 +85,13 @@ def check_output(output: str | None) -> None:
 
 
 def run_verify_command(spec: ScheduleSpec, *, steps: int | None, device: str, dtype: str, seed: int, batch_size: int,
-                       grad_accum: int, stepping: str, output: str | None, as_json: bool) -> int:
+                       grad_accum: int, stepping: str, outputs: tuple[str, ...], as_json: bool) -> int:
     """Run ``lrviz verify`` and report; returns the exit code (every rank of a torchrun job returns the same)."""
     from ..verify import require_torch
 
-    check_output(output)
+    outputs = distinct_outputs(outputs)
+    for output in outputs:
+        check_output(output)
     require_torch()
     from ..verify.run import VerifyOptions, run_verify
 
@@ -117,17 +119,20 @@ def run_verify_command(spec: ScheduleSpec, *, steps: int | None, device: str, dt
             report = run_verify(spec, options, progress=progress)
     if not main_rank:
         return report.exit_code
-    if output is not None:
+    if outputs:
         from ..verify.figure import report_figure
 
-        save_figure(report_figure(report), output, format_for(output, None))
+        figure = report_figure(report)
+        for output in outputs:
+            save_figure(figure, output, format_for(output, None))
     if as_json:
-        document = {"lrviz_version": __version__, "command": "verify", "output": output, **report.to_dict()}
+        document = {"lrviz_version": __version__, "command": "verify", "output": outputs[0] if outputs else None,
+                    "outputs": list(outputs), **report.to_dict()}
         sys.stdout.write(json.dumps(document, indent=1) + "\n")
     else:
         console = Console(highlight=False)
         print_report(console, report)
-        if output is not None:
+        for output in outputs:
             console.print(f"wrote {output}")
     return report.exit_code
 
