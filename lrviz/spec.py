@@ -146,7 +146,7 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
     """A value for a message: short even for an integer of thousands of digits or a long string."""
     if isinstance(value, str):
         return f"the string {value[:40]!r}" + (f" ({len(value):,} characters)" if len(value) > 40 else "")
@@ -169,14 +169,14 @@ def is_finite_number(value: Any) -> bool:
 
 def _check_positive_float(name: str, value: Any, *, flag: str) -> None:
     if not is_finite_number(value) or value <= 0:
-        raise SpecError(f"{flag} {_describe(value)} ({name}) must be a finite number > 0, e.g. {flag} 2e-4", field=name)
+        raise SpecError(f"{flag} {describe_value(value)} ({name}) must be a finite number > 0, e.g. {flag} 2e-4", field=name)
 
 
 def _check_count(name: str, value: Any, *, minimum: int, flag: str) -> None:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise SpecError(f"{flag} {_describe(value)} ({name}) must be a whole number of optimizer updates", field=name)
+        raise SpecError(f"{flag} {describe_value(value)} ({name}) must be a whole number of optimizer updates", field=name)
     if not minimum <= value <= MAX_STEPS:
-        raise SpecError(f"{flag} {_describe(value)} ({name}) must be between {minimum} and 2**53 ({MAX_STEPS})",
+        raise SpecError(f"{flag} {describe_value(value)} ({name}) must be between {minimum} and 2**53 ({MAX_STEPS})",
                         field=name)
 
 
@@ -228,7 +228,7 @@ def _unknown_kwarg_message(signature: Signature, key: str) -> str:
 
 
 def _checked_value(signature: Signature, key: str, kind: str, choices: tuple[str, ...], value: Any) -> Any:
-    where = f"lr_scheduler_kwargs: {key} = {_describe(value)}"
+    where = f"lr_scheduler_kwargs: {key} = {describe_value(value)}"
     if value is None:
         if signature.kwarg(key).default is None:
             return None  # the framework's own default
