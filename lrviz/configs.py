@@ -11,7 +11,6 @@ pitfalls; turning them into a ``ScheduleSpec`` is ``resolve``'s job.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -235,23 +234,25 @@ def _convert_str_dict(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _checked(path: str, key: str, kind: str, value: Any) -> Any:
+    from .spec import describe_value, is_finite_number
+
     where = f"--config {path}: {key}"
     if kind == "any":
         return value
     if kind == "str":
         if not isinstance(value, str):
-            raise ConfigError(f"{where} = {value!r} must be a scheduler name such as cosine_with_min_lr")
+            raise ConfigError(f"{where} = {describe_value(value)} must be a scheduler name such as cosine_with_min_lr")
         return value
     if kind == "bool":
         if not isinstance(value, bool):
-            raise ConfigError(f"{where} = {value!r} must be true or false")
+            raise ConfigError(f"{where} = {describe_value(value)} must be true or false")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{where} = {value!r} must be a number")
-    if not math.isfinite(value):
-        raise ConfigError(f"{where} = {value!r} must be a finite number")
+        raise ConfigError(f"{where} = {describe_value(value)} must be a number")
+    if not is_finite_number(value):
+        raise ConfigError(f"{where} = {describe_value(value)} must be a finite number")
     if kind == "int":
         if value != int(value):
-            raise ConfigError(f"{where} = {value!r} must be a whole number")
+            raise ConfigError(f"{where} = {describe_value(value)} must be a whole number")
         return int(value)
     return value

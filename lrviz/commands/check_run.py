@@ -61,8 +61,8 @@ def _schedule(run: LoggedRun, params: dict[str, Any]) -> tuple[HFModel, str, int
         raise SpecError(f"check-run compares the log with one schedule: give one --config, not {len(configs)}")
     options = Options(**{f.name: params.get(f.name) for f in fields(Options)})
     config = read_launch_config(configs[0], params["config_flavor"]) if configs else None
-    values = getattr(config, "values", {})
-    config_steps = values["max_steps"].value if "max_steps" in values else -1
+    values = {key: getattr(item, "value", item) for key, item in getattr(config, "values", {}).items()}  # Axolotl: plain
+    config_steps = values["max_steps"] if isinstance(values.get("max_steps"), int) else -1
     from_log = None
     if options.steps is None and options.dataset_size is None and config_steps <= 0:
         if run.total_steps:
@@ -77,9 +77,9 @@ def _schedule(run: LoggedRun, params: dict[str, Any]) -> tuple[HFModel, str, int
         spec = replace(spec, provenance=provenance)
     grad_accum = options.grad_accum
     if grad_accum is None and "gradient_accumulation_steps" in values:
-        grad_accum = values["gradient_accumulation_steps"].value
+        grad_accum = values["gradient_accumulation_steps"]
     label = os.path.basename(config.path) if config is not None else "the given settings"
-    configured = values["lr_scheduler_type"].value if "lr_scheduler_type" in values else None
+    configured = values.get("lr_scheduler_type")
     replaced = configured if configured and spec.framework != "hf" else None
     return HFModel(spec), label, grad_accum, replaced
 
