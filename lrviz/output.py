@@ -98,6 +98,8 @@ def check_destination(path: str) -> None:
         raise OutputError("-o is empty; give a file name such as run.png, or - for stdout")
     if "\x00" in path:
         raise OutputError("-o contains a NUL character; give a plain file name")
+    if path.endswith(os.sep) or os.path.basename(path) in (".", ".."):
+        raise OutputError(f"-o {path} names a folder; give a file name such as {os.path.join(path, 'schedule.png')}")
     _check_name_lengths(path)
     if os.path.isdir(path):
         raise OutputError(f"-o {path} is a directory; give a file name such as {os.path.join(path, 'schedule.png')}")
@@ -167,6 +169,40 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+_batches: list[list[tuple[str, str, str]]] = []  # open all_or_nothing blocks: (temporary, target, path as given)
+
+
+@contextmanager
+def all_or_nothing() -> Iterator[None]:
+    """Files written by ``atomic_file`` inside this block appear together at its end, or none of them does.
+
+    Order the writes with FIFOs and devices last: what went into those cannot be taken back.
+    """
+    batch: list[tuple[str, str, str]] = []
+    _batches.append(batch)
+    with _terminate_as_interrupt():
+        try:
+            yield
+        except BaseException:
+            for temporary, _, _ in batch:
+                _remove(temporary)
+            raise
+        finally:
+            _batches.remove(batch)
+        for index, (temporary, target, path) in enumerate(batch):
+            try:
+                os.replace(temporary, target)
+            except OSError as problem:
+                for later, _, _ in batch[index:]:
+                    _remove(later)
+                raise OutputError(f"-o {path}: writing failed ({_reason(problem)})") from None
+
+
+def stream_last(paths: Sequence[str]) -> list[str]:
+    """``paths`` with stdout, FIFOs and devices after the regular files (see ``all_or_nothing``)."""
+    return sorted(paths, key=lambda path: is_stdout(path) or is_stream(path))
+
+
 @contextmanager
 def atomic_file(path: str, mode: str = "w") -> Iterator[IO[Any]]:
     """A handle whose contents appear at ``path`` only if the block finishes (see the module docstring)."""
@@ -198,7 +234,10 @@ def atomic_file(path: str, mode: str = "w") -> Iterator[IO[Any]]:
             with os.fdopen(handle, mode, encoding=encoding, newline=newline) as stream:
                 yield stream
             os.chmod(temporary, _mode_for(target))  # mkstemp makes 0600
-            os.replace(temporary, target)
+            if _batches:
+                _batches[-1].append((temporary, target, path))  # renamed when the whole batch is written
+            else:
+                os.replace(temporary, target)
         except OSError as problem:
             _remove(temporary)
             raise OutputError(f"-o {path}: writing failed ({_reason(problem)}); nothing was written") from None
@@ -278,6 +317,14 @@ def save_figure(figure: Any, path: str, fmt: str) -> None:
     FigureCanvasAgg(figure)
     with atomic_file(path, "wb") as stream:
         figure.savefig(stream, format=fmt)
+
+
+def save_figures(figure: Any, outputs: Sequence[tuple[str, str]]) -> None:
+    """Save one figure to every (path, format) of ``outputs``: all of them, or none."""
+    formats = dict(outputs)
+    with all_or_nothing():
+        for path in stream_last(list(formats)):
+            save_figure(figure, path, formats[path])
 
 
 def figure_outputs(paths: Sequence[str], command: str, what: str) -> list[tuple[str, str]]:

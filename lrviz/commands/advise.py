@@ -247,7 +247,7 @@ def _print_report(console: Console, advice: Any, targets: tuple[str, ...], stric
 
 def _write_figures(advice: Any, outputs: tuple[str, ...]) -> None:
     from ..advise.numbers import lr
-    from ..output import save_figure
+    from ..output import save_figures
     from ..plot import figure_for
     from ..render import Curve
 
@@ -264,5 +264,4 @@ def _write_figures(advice: Any, outputs: tuple[str, ...]) -> None:
     title = ("lrviz advise: no change recommended" if same else
              "lrviz advise: recommended (solid) vs yours (dashed), " + f"{rec.spec.total_steps:,} updates")
     figure = figure_for(curves, title=title)
-    for output in outputs:
-        save_figure(figure, output, os.path.splitext(output)[1].lower().lstrip(".") or "png")
+    save_figures(figure, [(output, os.path.splitext(output)[1].lower().lstrip(".") or "png") for output in outputs])

@@ -16,7 +16,7 @@ from rich.text import Text
 from .. import __version__
 from ..errors import SpecError
 from ..logs import CONVENTION_TEXT, LoggedRun, read_log
-from ..output import IMAGE_FORMATS, OutputError, check_destination, distinct_outputs, is_stdout, is_stream, save_figure
+from ..output import IMAGE_FORMATS, OutputError, check_destination, distinct_outputs, is_stdout, is_stream, save_figures
 from ..render import format_lr
 from ..resolve import Options, resolve
 from ..runcheck.align import EXACT
@@ -120,9 +120,8 @@ def run_check(log: str, params: dict[str, Any], *, log_format: str, step_column:
     if figure_formats and report.alignment is not None:
         from ..runcheck.overlay import figure_for
 
-        figure = figure_for(report)
-        for output, figure_format in figure_formats:
-            save_figure(figure, output, figure_format)
+        save_figures(figure_for(report), figure_formats)
+        for output in outputs:
             if not as_json:
                 console.print(f"wrote {output}")
     elif figure_formats:

@@ -15,7 +15,7 @@ from .. import __version__
 from ..compare import check_names, describe_gap, largest_differences, native, nominal_from, ratio_of, translations
 from ..errors import SpecError
 from ..keypoints import key_points
-from ..output import IMAGE_FORMATS, OutputError, distinct_outputs, format_for, no_file_conflict, save_figure
+from ..output import IMAGE_FORMATS, OutputError, distinct_outputs, format_for, no_file_conflict, save_figures
 from ..render import Curve, format_lr, terminal_chart
 from ..schedules import lr_at
 
@@ -144,9 +144,8 @@ def run_compare_frameworks(params: dict[str, Any], names_text: str, *, outputs: 
 
         title = (f"peak {format_lr(nominal.peak, 3)} → {format_lr(nominal.floor, 3)}, {nominal.total:,} updates, "
                  f"warmup {nominal.warmup:,}: {len(curves)} frameworks")
-        figure = compare_figure(curves, title)
-        for path, chosen in plan:
-            save_figure(figure, path, chosen)
+        save_figures(compare_figure(curves, title), plan)
+        for path in outputs:
             if not as_json:
                 console.print(f"wrote {path}")
     if as_json:

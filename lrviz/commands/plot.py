@@ -10,8 +10,8 @@ from typing import Any
 from rich.console import Console
 
 from .. import __version__
-from ..output import (IMAGE_FORMATS, OutputError, check_export_size, distinct_outputs, format_for, is_stdout,
-                      no_file_conflict, save_figure, write_data)
+from ..output import (IMAGE_FORMATS, OutputError, all_or_nothing, check_export_size, distinct_outputs, format_for,
+                      is_stdout, no_file_conflict, save_figure, stream_last, write_data)
 from ..render import Curve, floor_sentence, key_points_table, settings_table, terminal_chart
 
 
@@ -64,15 +64,18 @@ def run_plot(curves: list[Curve], *, outputs: tuple[str, ...], fmt: str | None, 
                 errors.print(f"[yellow]warning:[/] {note}", soft_wrap=True)
 
     figure = None
-    for path, chosen in plan:
-        if chosen in IMAGE_FORMATS:
-            if figure is None:
-                from ..plot import figure_for
+    formats = dict(plan)
+    with all_or_nothing():  # several -o: all of them or none
+        for path in stream_last(outputs):
+            if formats[path] in IMAGE_FORMATS:
+                if figure is None:
+                    from ..plot import figure_for
 
-                figure = figure_for(curves, log=log)
-            save_figure(figure, path, chosen)
-        else:
-            _write_data(path, chosen, curves[0], _document(curves, outputs), errors)
+                    figure = figure_for(curves, log=log)
+                save_figure(figure, path, formats[path])
+            else:
+                _write_data(path, formats[path], curves[0], _document(curves, outputs), errors)
+    for path in outputs:
         if not as_json and not is_stdout(path):
             console.print(f"wrote {path}")
     if as_json:

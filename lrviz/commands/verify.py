@@ -13,7 +13,7 @@ from rich.table import Table
 
 from .. import __version__
 from ..errors import SpecError
-from ..output import IMAGE_FORMATS, OutputError, check_destination, distinct_outputs, format_for, is_stdout, save_figure
+from ..output import IMAGE_FORMATS, OutputError, check_destination, distinct_outputs, format_for, is_stdout, save_figures
 from ..render import format_lr
 from ..schedules import floor_lr
 from ..spec import ScheduleSpec, Source
@@ -122,9 +122,7 @@ def run_verify_command(spec: ScheduleSpec, *, steps: int | None, device: str, dt
     if outputs:
         from ..verify.figure import report_figure
 
-        figure = report_figure(report)
-        for output in outputs:
-            save_figure(figure, output, format_for(output, None))
+        save_figures(report_figure(report), [(output, format_for(output, None)) for output in outputs])
     if as_json:
         document = {"lrviz_version": __version__, "command": "verify", "output": outputs[0] if outputs else None,
                     "outputs": list(outputs), **report.to_dict()}
