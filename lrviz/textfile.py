@@ -241,9 +241,15 @@ def _check_graph(root: Any, label: str, error: type[LrvizError]) -> tuple[str, i
     """
     import yaml
 
-    visiting, expanded_size = set(), {}
+    scalar = yaml.ScalarNode
+    visiting: set[int] = set()
+    expanded_size: dict[int, int] = {}
+    kids: dict[int, list[tuple[Any, str | None]]] = {}
     distinct = 0
     duplicate: tuple[str, int] | None = None
+    if isinstance(root, scalar):
+        _check_scalar(root, label, error)
+        return None
     # (node, depth, path, children-pushed?)
     stack: list[tuple[Any, int, str, bool]] = [(root, 1, "", False)]
     while stack:
@@ -251,9 +257,8 @@ def _check_graph(root: Any, label: str, error: type[LrvizError]) -> tuple[str, i
         ident = id(node)
         if done:
             visiting.discard(ident)
-            children = _children(node)
-            expanded_size[ident] = 1 + sum(expanded_size[id(child)] for child, _ in children)
-            if expanded_size[ident] > distinct + MAX_ALIAS_EXPANSION:
+            size = expanded_size[ident] = 1 + sum(expanded_size[id(child)] for child, _ in kids.pop(ident))
+            if size > distinct + MAX_ALIAS_EXPANSION:
                 raise error(f"{label}: YAML aliases expand to more than {MAX_ALIAS_EXPANSION:,} extra values at line "
                             f"{node.start_mark.line + 1} (an alias bomb); write the values out")
             continue
@@ -264,14 +269,9 @@ def _check_graph(root: Any, label: str, error: type[LrvizError]) -> tuple[str, i
             raise error(_too_deep(label, node.start_mark.line + 1))
         if ident in expanded_size:
             continue  # an alias of a node already checked
-        if isinstance(node, yaml.ScalarNode):
-            distinct += 1
-            if node.tag == _INT_TAG and len(node.value) > INT_DIGITS:
-                raise error(_too_many_digits(label, node.start_mark.line + 1))
-            expanded_size[ident] = 1
-            continue
         distinct += 1
         visiting.add(ident)
+        children = kids[ident] = _children(node)
         stack.append((node, depth, path, True))
         if isinstance(node, yaml.MappingNode) and duplicate is None:
             seen = set()
@@ -281,9 +281,20 @@ def _check_graph(root: Any, label: str, error: type[LrvizError]) -> tuple[str, i
                         duplicate = (f"{path}{key_node.value}", key_node.start_mark.line + 1)
                         break
                     seen.add(key_node.value)
-        for child, name in _children(node):
-            stack.append((child, depth + 1, f"{path}{name}." if name is not None else path, False))
+        for child, name in children:
+            if type(child) is scalar:  # most nodes: checked here, never stacked
+                if id(child) not in expanded_size:
+                    distinct += 1
+                    _check_scalar(child, label, error)
+                    expanded_size[id(child)] = 1
+            else:
+                stack.append((child, depth + 1, f"{path}{name}." if name is not None else path, False))
     return duplicate
+
+
+def _check_scalar(node: Any, label: str, error: type[LrvizError]) -> None:
+    if node.tag == _INT_TAG and len(node.value) > INT_DIGITS:
+        raise error(_too_many_digits(label, node.start_mark.line + 1))
 
 
 def _children(node: Any) -> list[tuple[Any, str | None]]:
