@@ -264,10 +264,8 @@ def test_fuzz_output_paths(folders, outputs, fmt, extra):
     for path in outputs:
         args += ["-o", path]
     check_contract(args, out, allowed_outputs=tuple(os.path.basename(path) for path in outputs))
-    for path in outputs:  # what a success wrote is removed, so that the next example starts from an empty folder
-        target = out / path
-        if target.is_file() and not target.is_symlink() and target.parent == out:
-            target.unlink()
+    for name in os.listdir(out):  # what a success wrote is removed: the next example starts from an empty folder
+        (out / name).unlink()
 
 
 @pytest.mark.skipif(not LONG, reason="verify trains a model: only in the long run (LRVIZ_FUZZ_EXAMPLES)")
