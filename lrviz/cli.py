@@ -151,15 +151,24 @@ def kwargs_from_text(text: str) -> dict[str, Any]:
     import ast
     import json
 
+    from .textfile import INT_DIGITS, MAX_DEPTH, depth_exceeds
+
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError:
         try:
             parsed = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError):
-            raise ValueError(f"{text!r} is neither JSON nor a Python dict; write it like '{{\"min_lr\": 2e-6}}'") from None
+        except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+            raise ValueError(f"{shown(text)!r} is neither JSON nor a Python dict; write it like '{{\"min_lr\": 2e-6}}'") from None
+    except RecursionError:
+        raise ValueError(f"{shown(text)!r} is nested more than {MAX_DEPTH} levels deep; scheduler settings are flat") from None
+    except ValueError:  # Python's int-string limit
+        raise ValueError(f"{shown(text)!r} holds an integer of more than {INT_DIGITS:,} digits; no scheduler setting "
+                         "needs one") from None
+    if isinstance(parsed, (dict, list)) and depth_exceeds(parsed):
+        raise ValueError(f"{shown(text)!r} is nested more than {MAX_DEPTH} levels deep; scheduler settings are flat")
     if not isinstance(parsed, dict):
-        raise ValueError(f"{text!r} is not a mapping; write it like '{{\"num_cycles\": 1.5}}'")
+        raise ValueError(f"{shown(text)!r} is not a mapping; write it like '{{\"num_cycles\": 1.5}}'")
     return {str(key): item for key, item in parsed.items()}
 
 

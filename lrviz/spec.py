@@ -230,10 +230,12 @@ def _unknown_kwarg_message(signature: Signature, key: str) -> str:
 def _checked_value(signature: Signature, key: str, kind: str, choices: tuple[str, ...], value: Any) -> Any:
     where = f"lr_scheduler_kwargs: {key} = {describe_value(value)}"
     if value is None:
-        if signature.kwarg(key).default is None:
+        accepted = signature.kwarg(key)
+        if accepted.default is None and not accepted.required:
             return None  # the framework's own default
-        raise SpecError(f"lr_scheduler_kwargs: {key} is null; {signature.name} passes None on and fails on it: give a value "
-                        f"or remove the key to take the default, {signature.kwarg(key).default!r}")
+        fix = "(it is required)" if accepted.required else f"or remove the key to take the default, {accepted.default!r}"
+        raise SpecError(f"lr_scheduler_kwargs: {key} is null; {signature.name} passes None on and fails on it: give a "
+                        f"value {fix}")
     if kind == "choice":
         if value not in choices:
             raise SpecError(f"{where} is not one of {', '.join(choices)} (for {signature.name})")

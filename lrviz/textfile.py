@@ -141,12 +141,12 @@ def parse_json(text: str, *, label: str, error: type[LrvizError], fix: str = "fi
         if "digits" in str(problem):
             raise error(_too_many_digits(label, None)) from None
         raise error(f"{label}: invalid JSON: {problem}; {fix}") from None
-    if _depth_exceeds(data):
+    if depth_exceeds(data):
         raise error(_too_deep(label))
     return _remember("json", text, (data,))[0]
 
 
-def _depth_exceeds(data: Any) -> bool:
+def depth_exceeds(data: Any) -> bool:
     if not isinstance(data, (dict, list)):
         return False
     stack = [(data, 1)]

@@ -246,6 +246,35 @@ def test_fuzz_check_run_with_configs(folders, case):
     check_contract(["check-run", str(log), "--config", str(config), "--steps", "50"], out)
 
 
+VALID_VALUES = st.sampled_from(["3", "0.5", "2e-4", "1000", "1_000", "10**3", "+7", " 12 ", "0.03", "1e-6", "1"])
+OPTION_VALUES = st.one_of(VALID_VALUES, VALID_VALUES, VALID_VALUES,
+                          st.sampled_from(HOSTILE_NUMBERS + ["2**53", "10**400", "2**1000000", "1e308", "1e-320"]),
+                          st.text(max_size=12))
+OPTIONS = ["--lr", "--min-lr", "--min-lr-rate", "--steps", "--dataset-size", "--batch-size", "--grad-accum", "--gpus",
+           "--epochs", "--warmup-ratio", "--warmup-steps", "--num-cycles"]
+KWARGS = st.builds(lambda key, value: f'{{"{key}": {value}}}',
+                   st.sampled_from(["min_lr", "min_lr_rate", "num_cycles", "lr_end", "power", "num_decay_steps",
+                                    "timescale", "warmup_lr_rate"]),
+                   st.sampled_from(HOSTILE_NUMBERS + ["1e-5", "0.1", "100", '"linear"']))
+
+
+@budget(200)
+@given(options=st.lists(st.tuples(st.sampled_from(OPTIONS), OPTION_VALUES), max_size=4),
+       scheduler=st.sampled_from([[], ["--scheduler", "polynomial"], ["--scheduler", "warmup_stable_decay"],
+                                  ["--scheduler", "inverse_sqrt"], ["--framework", "deepspeed", "--scheduler", "WarmupLR"],
+                                  ["--compare-frameworks", "hf,deepspeed,torch,timm,axolotl,megatron,nemo"]]),
+       kwargs=st.one_of(st.just([]), st.just([]), KWARGS.map(lambda text: ["--scheduler-kwargs", text])),
+       command=st.sampled_from(["plot", "advise"]))
+def test_fuzz_option_values(folders, options, scheduler, kwargs, command):
+    _, out = folders
+    if command == "advise" and "--compare-frameworks" in scheduler:
+        scheduler = []
+    args = [command, "--no-file", *scheduler, *kwargs]
+    for option, value in options:
+        args += [option, value]
+    check_contract(args, out)
+
+
 NAMES = st.one_of(
     st.sampled_from(["run.png", "run.csv", "run.json", "run.svg", "run.pdf", "run", "run.txt", "run.PNG", ".png", "-",
                      "/dev/null", "/dev/full", "/dev/stdout", "/proc/x.csv", "/sys/x.png", "missing/x.png", "a" * 300 + ".csv",
