@@ -14,7 +14,8 @@ BOMs, CRLF and CR line ends; YAML anchors, aliases and alias bombs; deep nesting
 * within a time bound.
 
 The default run is bounded (a fixed seed, ``derandomize``, and a few dozen examples per family: well under a minute
-on two cores). Set ``LRVIZ_FUZZ_EXAMPLES=N`` for N examples per family (a long run; it adds ``lrviz verify``).
+on two cores). Set ``LRVIZ_FUZZ_EXAMPLES=N`` for N examples per family (a long run; it adds ``lrviz verify`` and
+every real file as a seed; ``LRVIZ_FUZZ_MAX_SEED_BYTES`` caps the seeds' size).
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ OWN_LOGS = {
 
 def _seeds(own: dict[str, str], real: list[Path], small: int) -> list[tuple[str, bytes]]:
     found = [(name, text.encode()) for name, text in own.items()]
+    small = int(os.environ.get("LRVIZ_FUZZ_MAX_SEED_BYTES", 10**9 if LONG else small))
     for path in real:
-        if LONG or path.stat().st_size <= small:
+        if path.stat().st_size <= small:
             found.append((path.name, path.read_bytes()))
     return found
 
@@ -211,7 +213,7 @@ def _write(folder: Path, name: str, data: bytes) -> Path:
 # ------------------------------------------------------------------------------------------------------ families
 
 
-@budget(250)
+@budget(400)
 @given(case=mutated(CONFIG_SEEDS), extra=st.sampled_from([[], [], ["--dataset-size", "1000"], ["--steps", "2**53"],
                                                           ["--epochs", "1e308", "--dataset-size", "10"]]))
 def test_fuzz_plot_configs(folders, case, extra):
@@ -258,7 +260,7 @@ KWARGS = st.builds(lambda key, value: f'{{"{key}": {value}}}',
                    st.sampled_from(HOSTILE_NUMBERS + ["1e-5", "0.1", "100", '"linear"']))
 
 
-@budget(200)
+@budget(300)
 @given(options=st.lists(st.tuples(st.sampled_from(OPTIONS), OPTION_VALUES), max_size=4),
        scheduler=st.sampled_from([[], ["--scheduler", "polynomial"], ["--scheduler", "warmup_stable_decay"],
                                   ["--scheduler", "inverse_sqrt"], ["--framework", "deepspeed", "--scheduler", "WarmupLR"],

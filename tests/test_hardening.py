@@ -514,3 +514,39 @@ def test_yaml_each_file_parsed_once(workdir, monkeypatch):
     textfile._parsed.clear()
     invoke(["plot", "--no-file", "--config", config])
     assert len(made) == 1
+
+
+# ------------------------------------------------------------------------------------ found by the fuzz suite itself
+
+
+def test_fuzz_found_output_name_ending_in_a_slash(workdir):
+    fails(["plot", "--steps", "200", "--format", "csv", "--json", "-o", "x.png/"], "x.png/", "names a folder")
+
+
+def test_fuzz_found_several_outputs_all_or_nothing(workdir):
+    fails(["plot", "--steps", "200", "-o", "run.png", "-o", "/dev/full", "--format", "png"], "/dev/full", "No space left")
+    assert leftovers(Path.cwd()) == []
+
+
+def test_fuzz_found_null_for_a_required_scheduler_argument(workdir):
+    fails(["plot", "--scheduler", "warmup_stable_decay", "--scheduler-kwargs", '{"num_decay_steps": null}'],
+          "num_decay_steps is null", "required")
+
+
+@pytest.mark.parametrize("text", ['{"a": ' * 10_000 + "1" + "}" * 10_000, '{"min_lr": ' + "1" * 5000 + "}",
+                                  "{1: " * 1000 + "1" + "}" * 1000])
+def test_fuzz_found_hostile_scheduler_kwargs_text(workdir, text):
+    line = fails(["plot", "--scheduler-kwargs", text], "--scheduler-kwargs", "characters")
+    assert len(line) < 300
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("lf", "stage: sft\nfinetuning_type: lora\nlearning_rate: 3.0e-4\nmax_steps: 100\nlr_scheduler_type: linear\n",
+     ("hf", "linear", 3.0e-4)),
+    ("megatron", "--train-iters 100\n--lr 2.5e-4\n--lr-decay-style cosine\n", ("megatron", "cosine", 2.5e-4)),
+])
+def test_files_a_pipe_is_read_once_by_every_reader_and_recognised_by_content(tmp_path, name, text, expected):
+    completed = run_cli(["plot", "--json", "--config", "/dev/stdin"], input=text.encode(), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    settings = json.loads(completed.stdout)["schedules"][0]["settings"]
+    assert (settings["framework"], settings["scheduler"], settings["peak_lr"]) == expected
