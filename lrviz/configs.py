@@ -206,13 +206,8 @@ def _kwargs_from_json(path: str, text: str) -> dict[str, Any]:
             f"--config {path}: lr_scheduler_kwargs is the string {text!r}; transformers only parses strings that start "
             "with '{' as JSON"
         )
-    try:
-        loaded = parse_json(text, label=f"--config {path}: lr_scheduler_kwargs", error=ConfigError)
-    except ConfigError as error:
-        raise ConfigError(
-            f"{error}".replace(": invalid JSON", " is not valid JSON:", 1).replace("; fix the file", "")
-            + "; write it like '{\"min_lr\": 2.0e-6}' with double quotes"
-        ) from None
+    loaded = parse_json(text, label=f"--config {path}: lr_scheduler_kwargs", error=ConfigError, invalid=" is not valid JSON",
+                        fix="write it like '{\"min_lr\": 2.0e-6}' with double quotes")
     return _convert_str_dict(loaded)
 
 
@@ -236,23 +231,24 @@ def _convert_str_dict(values: dict[str, Any]) -> dict[str, Any]:
 def _checked(path: str, key: str, kind: str, value: Any) -> Any:
     from .spec import describe_value, is_finite_number
 
+    shown = repr(value[:60]) if isinstance(value, str) else describe_value(value)  # short, even for 4,000 digits
     where = f"--config {path}: {key}"
     if kind == "any":
         return value
     if kind == "str":
         if not isinstance(value, str):
-            raise ConfigError(f"{where} = {describe_value(value)} must be a scheduler name such as cosine_with_min_lr")
+            raise ConfigError(f"{where} = {shown} must be a scheduler name such as cosine_with_min_lr")
         return value
     if kind == "bool":
         if not isinstance(value, bool):
-            raise ConfigError(f"{where} = {describe_value(value)} must be true or false")
+            raise ConfigError(f"{where} = {shown} must be true or false")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{where} = {describe_value(value)} must be a number")
+        raise ConfigError(f"{where} = {shown} must be a number")
     if not is_finite_number(value):
-        raise ConfigError(f"{where} = {describe_value(value)} must be a finite number")
+        raise ConfigError(f"{where} = {shown} must be a finite number")
     if kind == "int":
         if value != int(value):
-            raise ConfigError(f"{where} = {describe_value(value)} must be a whole number")
+            raise ConfigError(f"{where} = {shown} must be a whole number")
         return int(value)
     return value

@@ -124,7 +124,8 @@ def _recall(kind: str, text: str) -> Any:
     return found
 
 
-def parse_json(text: str, *, label: str, error: type[LrvizError], fix: str = "fix the file") -> Any:
+def parse_json(text: str, *, label: str, error: type[LrvizError], fix: str = "fix the file",
+               invalid: str = ": invalid JSON") -> Any:
     """``json.loads(text)`` within the limits; invalid JSON raises ``error`` naming the line and column."""
     import json
 
@@ -134,13 +135,13 @@ def parse_json(text: str, *, label: str, error: type[LrvizError], fix: str = "fi
     try:
         data = json.loads(text)
     except json.JSONDecodeError as problem:
-        raise error(f"{label}: invalid JSON at line {problem.lineno}, column {problem.colno}: {problem.msg}; {fix}") from None
+        raise error(f"{label}{invalid} at line {problem.lineno}, column {problem.colno}: {problem.msg}; {fix}") from None
     except RecursionError:
         raise error(_too_deep(label)) from None
     except ValueError as problem:  # Python's int-string limit
         if "digits" in str(problem):
             raise error(_too_many_digits(label, None)) from None
-        raise error(f"{label}: invalid JSON: {problem}; {fix}") from None
+        raise error(f"{label}{invalid}: {problem}; {fix}") from None
     if depth_exceeds(data):
         raise error(_too_deep(label))
     return _remember("json", text, (data,))[0]
