@@ -105,7 +105,8 @@ class FiniteFloat(click.ParamType):
             bound = ">" if self.min_open else ">="
             self.fail(f"{shown(value)} must be {bound} {self.minimum:g}{self._example()}", param, ctx)
         if self.maximum is not None and number > self.maximum:
-            self.fail(f"{shown(value)} must be <= {self.maximum:g}{self._example()}", param, ctx)
+            bound = "2**53" if self.maximum == 2**53 else f"{self.maximum:g}"
+            self.fail(f"{shown(value)} must be <= {bound}{self._example()}", param, ctx)
         return number
 
     def _example(self) -> str:
