@@ -12,7 +12,8 @@ Every config and log lrviz opens goes through here, so the limits hold whatever 
 
 YAML is parsed with libyaml (PyYAML's ``CSafeLoader``) where PyYAML was built with it and with the pure-Python
 ``SafeLoader`` otherwise: both build the same node graph and the same objects (``yaml.safe_load``). Each text is
-read and parsed once per process: a second reader of the same file (or of ``/dev/stdin``) gets the same result.
+parsed once per process (the parse is kept by text); a pipe such as ``/dev/stdin`` is read once and its text kept, so
+every reader sees it.
 Callers must not mutate what ``parse_yaml``/``parse_json`` return.
 """
 
@@ -45,7 +46,9 @@ def size_text(limit: int) -> str:
 
 # ----------------------------------------------------------------------------------------------- reading
 
-_texts: OrderedDict[tuple[Any, ...], str] = OrderedDict()  # by the file's identity, so a pipe can be read twice
+# Pipes, FIFOs and devices by their identity: their text cannot be read a second time. (Regular files are re-read:
+# a file rewritten within one clock tick at the same size would otherwise look unchanged.)
+_streams: OrderedDict[tuple[int, int], str] = OrderedDict()
 
 
 def read_text_file(path: str, *, label: str, expected: str, error: type[LrvizError], limit: int = CONFIG_LIMIT_BYTES) -> str:
@@ -63,10 +66,10 @@ def read_text_file(path: str, *, label: str, expected: str, error: type[LrvizErr
     except OSError as problem:
         raise error(f"{label}: cannot read it ({problem.strerror or problem}); check the path and its permissions") from None
     regular = stat.S_ISREG(info.st_mode)
-    key = (info.st_dev, info.st_ino, info.st_size if regular else -1, info.st_mtime_ns if regular else -1)
-    if key in _texts:
-        _texts.move_to_end(key)
-        return _texts[key]
+    key = (info.st_dev, info.st_ino)
+    if not regular and key in _streams:
+        _streams.move_to_end(key)
+        return _streams[key]
     too_large = f"{label} is larger than {size_text(limit)}, lrviz's limit for this file; give {expected}"
     if regular and info.st_size > limit:
         raise error(too_large)
@@ -82,10 +85,10 @@ def read_text_file(path: str, *, label: str, expected: str, error: type[LrvizErr
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as problem:
         raise error(f"{label} is not UTF-8 text (byte {problem.start}); save it as UTF-8 and give {expected}") from None
-    if len(text) <= CONFIG_LIMIT_BYTES:
-        _texts[key] = text
-        while len(_texts) > 8:
-            _texts.popitem(last=False)
+    if not regular:
+        _streams[key] = text
+        while len(_streams) > 8:
+            _streams.popitem(last=False)
     return text
 
 
@@ -112,7 +115,7 @@ _parsed: OrderedDict[tuple[str, str], Any] = OrderedDict()
 
 def _remember(kind: str, text: str, value: Any) -> Any:
     _parsed[(kind, text)] = value
-    while len(_parsed) > 8:
+    while len(_parsed) > 4:
         _parsed.popitem(last=False)
     return value
 
