@@ -231,8 +231,8 @@ def _checked_value(signature: Signature, key: str, kind: str, choices: tuple[str
     where = f"lr_scheduler_kwargs: {key} = {describe_value(value)}"
     if value is None:
         accepted = signature.kwarg(key)
-        if accepted.default is None and not accepted.required:
-            return None  # the framework's own default
+        if signature.framework != "hf" or (accepted.default is None and not accepted.required):
+            return None  # the framework's own default (DeepSpeed: warmup_max_lr=None is each group's LR)
         fix = "(it is required)" if accepted.required else f"or remove the key to take the default, {accepted.default!r}"
         raise SpecError(f"lr_scheduler_kwargs: {key} is null; {signature.name} passes None on and fails on it: give a "
                         f"value {fix}")
