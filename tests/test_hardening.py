@@ -550,3 +550,16 @@ def test_files_a_pipe_is_read_once_by_every_reader_and_recognised_by_content(tmp
     assert completed.returncode == 0, completed.stderr
     settings = json.loads(completed.stdout)["schedules"][0]["settings"]
     assert (settings["framework"], settings["scheduler"], settings["peak_lr"]) == expected
+
+
+def test_fuzz_found_a_quoted_1e400_scheduler_argument_in_advise(workdir):
+    config = write(workdir, "hf.json", '{"learning_rate": 3e-4, "lr_scheduler_type": "warmup_stable_decay", '
+                                       '"lr_scheduler_kwargs": {"num_decay_steps": "1e400"}, "max_steps": 1000}')
+    fails(["advise", "--config", config], "hf.json", "num_decay_steps", "finite")
+
+
+def test_fuzz_found_a_400_digit_axolotl_learning_rate(workdir):
+    config = write(workdir, "axolotl.yaml", f"base_model: x\nlearning_rate: 1{'0' * 400}\nlr_scheduler: cosine\n"
+                                            "max_steps: 200\n")
+    line = fails(["plot", "--config", config], "axolotl.yaml", "learning_rate", "finite")
+    assert "0000000000" not in line
