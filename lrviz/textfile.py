@@ -7,8 +7,8 @@ Every config and log lrviz opens goes through here, so the limits hold whatever 
 * **depth**: JSON and YAML nested at most ``MAX_DEPTH`` levels (a config is a few levels deep);
 * **aliases**: a YAML alias that refers to itself, or aliases that expand to more than ``MAX_ALIAS_EXPANSION``
   nodes (an "alias bomb"), are refused before the document is built;
-* **integers** of more digits than Python converts (``sys.get_int_max_str_digits()``, 4,300) are refused with
-  their line instead of a ValueError deep inside a parser.
+* **integers** past float64's range (over 10**308: every setting becomes a float somewhere) are refused with their
+  line, and so, first, are those of more digits than Python converts (``sys.get_int_max_str_digits()``, 4,300).
 
 YAML is parsed with libyaml (PyYAML's ``CSafeLoader``) where PyYAML was built with it and with the pure-Python
 ``SafeLoader`` otherwise: both build the same node graph and the same objects (``yaml.safe_load``). Each text is
@@ -34,6 +34,7 @@ LOG_LIMIT_BYTES = 256 * MIB  # a trainer_state.json of a very long run is tens o
 MAX_DEPTH = 100
 MAX_ALIAS_EXPANSION = 100_000
 INT_DIGITS = getattr(sys, "get_int_max_str_digits", lambda: 0)() or 4300
+FLOAT_MAX = sys.float_info.max
 
 _CHUNK = MIB
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -136,7 +137,9 @@ def parse_json(text: str, *, label: str, error: type[LrvizError], fix: str = "fi
     if remembered is not None:
         return remembered[0]
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_json_int)
+    except _TooLarge as problem:
+        raise error(_too_large(label, None, problem.digits)) from None
     except json.JSONDecodeError as problem:
         raise error(f"{label}{invalid} at line {problem.lineno}, column {problem.colno}: {problem.msg}; {fix}") from None
     except RecursionError:
@@ -148,6 +151,35 @@ def parse_json(text: str, *, label: str, error: type[LrvizError], fix: str = "fi
     if depth_exceeds(data):
         raise error(_too_deep(label))
     return _remember("json", text, (data,))[0]
+
+
+class _TooLarge(ValueError):
+    def __init__(self, digits: int) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+
+def _json_int(text: str) -> int:
+    if len(text) > 300 and len(text) <= INT_DIGITS and abs(int(text)) > FLOAT_MAX:
+        raise _TooLarge(len(text.lstrip("-")))
+    return int(text)
+
+
+def _int_too_large(text: str) -> bool:
+    """A YAML integer beyond float64's range (decimal, 0x, 0o or 0b; other spellings are left to the constructor)."""
+    digits = text.strip().lstrip("+-").replace("_", "")
+    if len(digits) <= 300:
+        return False
+    try:
+        return abs(int(digits, 0) if digits[:2].lower() in ("0x", "0o", "0b") else int(digits)) > FLOAT_MAX
+    except ValueError:
+        return False
+
+
+def _too_large(label: str, line: int | None, digits: int) -> str:
+    where = f" at line {line}" if line else ""
+    return (f"{label}: an integer of {digits:,} digits{where}, past what a float64 holds (about 1.8e308); no training "
+            "setting needs one: fix the value")
 
 
 def depth_exceeds(data: Any) -> bool:
@@ -289,16 +321,20 @@ def _check_graph(root: Any, label: str, error: type[LrvizError]) -> tuple[str, i
             if type(child) is scalar:  # most nodes: checked here, never stacked
                 if id(child) not in expanded_size:
                     distinct += 1
-                    _check_scalar(child, label, error)
+                    _check_scalar(child, label, error, f"{path}{name}" if name is not None else None)
                     expanded_size[id(child)] = 1
             else:
                 stack.append((child, depth + 1, f"{path}{name}." if name is not None else path, False))
     return duplicate
 
 
-def _check_scalar(node: Any, label: str, error: type[LrvizError]) -> None:
-    if node.tag == _INT_TAG and len(node.value) > INT_DIGITS:
-        raise error(_too_many_digits(label, node.start_mark.line + 1))
+def _check_scalar(node: Any, label: str, error: type[LrvizError], key: str | None = None) -> None:
+    if node.tag == _INT_TAG and len(node.value) > 300:
+        where = f"{label}: {key}" if key else label
+        if len(node.value) > INT_DIGITS:
+            raise error(_too_many_digits(where, node.start_mark.line + 1))
+        if _int_too_large(node.value):
+            raise error(_too_large(where, node.start_mark.line + 1, len(node.value.strip().lstrip("+-"))))
 
 
 def _children(node: Any) -> list[tuple[Any, str | None]]:

@@ -212,13 +212,23 @@ def test_structure_csv_step_of_2_63(workdir):
     fails(["check-run", log], "log.csv", "2**53")
 
 
-@pytest.mark.parametrize("name, text", [
-    ("log.csv", "step,lr\n1,{big}\n"),
-    ("trainer_state.json", '{{"log_history": [{{"step": 1, "learning_rate": {big}}}]}}'),
+@pytest.mark.parametrize("name, text, expected", [
+    ("log.csv", "step,lr\n1,{big}\n", "infinite"),
+    ("trainer_state.json", '{{"log_history": [{{"step": 1, "learning_rate": {big}}}]}}', "past what a float64 holds"),
 ])
-def test_structure_lr_written_as_a_400_digit_integer(workdir, name, text):
+def test_structure_lr_written_as_a_400_digit_integer(workdir, name, text, expected):
     log = write(workdir, name, text.format(big="1" * 400))
-    fails(["check-run", log], name, "infinite")
+    fails(["check-run", log], name, expected)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("ds.json", '{{"train_batch_size": 8, "scheduler": {{"type": "WarmupLR", "params": {{"warmup_min_lr": {big}}}}}}}'),
+    ("run.yaml", "learning_rate: 1.0e-4\nmax_steps: 100\nunread: {big}\n"),
+    ("run.yaml", "learning_rate: 1.0e-4\nmax_steps: 100\nunread: 0x{big}\n"),
+])
+def test_numbers_integer_past_float64_anywhere_in_a_file(workdir, name, text):
+    config = write(workdir, name, text.format(big="1" * 400))
+    fails(["plot", "--config", config, "--steps", "50"], name, "past what a float64 holds")
 
 
 def test_structure_check_run_with_a_valid_axolotl_config(workdir):
@@ -561,5 +571,5 @@ def test_fuzz_found_a_quoted_1e400_scheduler_argument_in_advise(workdir):
 def test_fuzz_found_a_400_digit_axolotl_learning_rate(workdir):
     config = write(workdir, "axolotl.yaml", f"base_model: x\nlearning_rate: 1{'0' * 400}\nlr_scheduler: cosine\n"
                                             "max_steps: 200\n")
-    line = fails(["plot", "--config", config], "axolotl.yaml", "learning_rate", "finite")
+    line = fails(["plot", "--config", config], "axolotl.yaml", "learning_rate", "float64")
     assert "0000000000" not in line
