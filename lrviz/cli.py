@@ -17,10 +17,26 @@ import click
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+def shown(value: Any) -> str:
+    """An option value for a message: as given, or cut where it is long (a number of thousands of digits)."""
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:20]}…{text[-8:]} ({len(text):,} characters)"
+
+
 def _fail(message: str, code: int) -> None:
     flat = " ".join(str(message).split())
     click.echo(f"Error: {flat}", err=True)
     sys.exit(code)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (in-process tests)
+        pass
 
 
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
@@ -31,7 +47,7 @@ class LrvizGroup(click.Group):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
-        from .errors import LrvizError  # light: no numpy
+        from .errors import LrvizError, Terminated  # light: no numpy
 
         try:
             code = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra)
@@ -45,12 +61,23 @@ class LrvizGroup(click.Group):
             _fail(error.format_message(), error.exit_code)
         except LrvizError as error:
             _fail(str(error), error.exit_code)
-        except (click.Abort, KeyboardInterrupt):
+        except (click.Abort, KeyboardInterrupt) as error:
+            if isinstance(error, Terminated) or isinstance(error.__cause__, Terminated):
+                _fail("terminated (SIGTERM); nothing was written", 143)
             _fail("interrupted", 130)
-        except BrokenPipeError:
-            sys.stderr.close()
-            sys.exit(0)
+        except SystemExit as stop:  # rich's Console exits 1 on a broken pipe (Console.on_broken_pipe): exit 0 instead
+            if isinstance(stop.__context__, BrokenPipeError):
+                _quiet_stdout()
+                sys.exit(0)
+            raise
         sys.exit(code or 0)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # the reader went away (| head): end quietly with 0, as other Unix tools do
+            _quiet_stdout()
+            raise click.exceptions.Exit(0) from None
 
 
 # ------------------------------------------------------------------------------- option value types
@@ -71,14 +98,15 @@ class FiniteFloat(click.ParamType):
             try:
                 number = float(str(value).replace("_", ""))
             except ValueError:
-                self.fail(f"{value!r} is not a number{self._example()}", param, ctx)
+                self.fail(f"{shown(value)!r} is not a number{self._example()}", param, ctx)
         if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number{self._example()}", param, ctx)
+            self.fail(f"{shown(value)!r} is not a finite number{self._example()}", param, ctx)
         if self.minimum is not None and (number < self.minimum or (self.min_open and number == self.minimum)):
             bound = ">" if self.min_open else ">="
-            self.fail(f"{value} must be {bound} {self.minimum:g}{self._example()}", param, ctx)
+            self.fail(f"{shown(value)} must be {bound} {self.minimum:g}{self._example()}", param, ctx)
         if self.maximum is not None and number > self.maximum:
-            self.fail(f"{value} must be <= {self.maximum:g}{self._example()}", param, ctx)
+            bound = "2**53" if self.maximum == 2**53 else f"{self.maximum:g}"
+            self.fail(f"{shown(value)} must be <= {bound}{self._example()}", param, ctx)
         return number
 
     def _example(self) -> str:
@@ -103,19 +131,19 @@ class Count(click.ParamType):
                 if power:
                     base, exponent = int(power.group(1)), int(power.group(2))
                     if base > 1 and exponent * math.log2(base) > 60:  # decide before computing a huge power
-                        self.fail(f"{value} is more than 2**53 updates, past exact float64 step counts", param, ctx)
+                        self.fail(f"{shown(value)} is more than 2**53 updates, past exact float64 step counts", param, ctx)
                     number = base**exponent
                 else:
                     as_float = float(text)
                     if not math.isfinite(as_float) or as_float != int(as_float):
                         raise ValueError
                     number = int(text) if text.lstrip("+-").isdigit() else int(as_float)
-            except (ValueError, OverflowError):
-                self.fail(f"{value!r} is not a whole number", param, ctx)
+            except (ValueError, OverflowError):  # 4,300+ digits: Python's int-string limit
+                self.fail(f"{shown(value)!r} is not a whole number", param, ctx)
         if number < self.minimum:
-            self.fail(f"{value} must be >= {self.minimum}", param, ctx)
+            self.fail(f"{shown(value)} must be >= {self.minimum}", param, ctx)
         if number > 2**53:
-            self.fail(f"{value} is more than 2**53 updates, past exact float64 step counts", param, ctx)
+            self.fail(f"{shown(value)} is more than 2**53 updates, past exact float64 step counts", param, ctx)
         return number
 
 
@@ -124,15 +152,24 @@ def kwargs_from_text(text: str) -> dict[str, Any]:
     import ast
     import json
 
+    from .textfile import INT_DIGITS, MAX_DEPTH, depth_exceeds
+
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError:
         try:
             parsed = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError):
-            raise ValueError(f"{text!r} is neither JSON nor a Python dict; write it like '{{\"min_lr\": 2e-6}}'") from None
+        except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+            raise ValueError(f"{shown(text)!r} is neither JSON nor a Python dict; write it like '{{\"min_lr\": 2e-6}}'") from None
+    except RecursionError:
+        raise ValueError(f"{shown(text)!r} is nested more than {MAX_DEPTH} levels deep; scheduler settings are flat") from None
+    except ValueError:  # Python's int-string limit
+        raise ValueError(f"{shown(text)!r} holds an integer of more than {INT_DIGITS:,} digits; no scheduler setting "
+                         "needs one") from None
+    if isinstance(parsed, (dict, list)) and depth_exceeds(parsed):
+        raise ValueError(f"{shown(text)!r} is nested more than {MAX_DEPTH} levels deep; scheduler settings are flat")
     if not isinstance(parsed, dict):
-        raise ValueError(f"{text!r} is not a mapping; write it like '{{\"num_cycles\": 1.5}}'")
+        raise ValueError(f"{shown(text)!r} is not a mapping; write it like '{{\"num_cycles\": 1.5}}'")
     return {str(key): item for key, item in parsed.items()}
 
 
@@ -190,10 +227,10 @@ def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--batch-size", type=Count(1), help="Per-device batch size (per_device_train_batch_size).  [default: 8]"),
         click.option("--grad-accum", type=Count(1), help="Gradient accumulation steps.  [default: 1]"),
         click.option("--gpus", type=Count(1), help="Data-parallel processes (world size).  [default: 1]"),
-        click.option("--epochs", type=FiniteFloat(0, min_open=True, example="--epochs 3"), help="Epochs, may be fractional.  [default: 3]"),
+        click.option("--epochs", type=FiniteFloat(0, 2**53, min_open=True, example="--epochs 3"), help="Epochs, may be fractional.  [default: 3]"),
         click.option("--drop-last/--no-drop-last", default=None, help="dataloader_drop_last.  [default: off]"),
         click.option("--warmup-ratio", type=FiniteFloat(0, 1, example="--warmup-ratio 0.03"), help="Warmup as a fraction of the updates.  [default: 0.03]"),
-        click.option("--warmup-steps", type=FiniteFloat(0, example="--warmup-steps 30"), metavar="NUMBER",
+        click.option("--warmup-steps", type=FiniteFloat(0, 2**53, example="--warmup-steps 30"), metavar="NUMBER",
                      help="Warmup: >= 1 a count, < 1 a ratio rounded up (HF 5.x)."),
         click.option("--num-cycles", type=FiniteFloat(example="--num-cycles 0.5"), help="Cosine waves (HF num_cycles).  [default: 0.5]"),
         click.option("--scheduler-kwargs", callback=_parse_kwargs, metavar="TEXT",
@@ -241,6 +278,9 @@ def build_curves(params: dict[str, Any], compare: list[tuple[str, dict[str, Any]
     return curves
 
 
+no_file_option = click.option("--no-file", is_flag=True, help="Write no file (the report only); contradicts -o.")
+
+
 # ---------------------------------------------------------------------------------------- commands
 
 
@@ -259,11 +299,11 @@ def cli() -> None:
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @schedule_options
-@click.option("-o", "--output", metavar="PATH",
-              help="Write here; the extension picks the format (.png .svg .pdf .csv .json), '-' is stdout.  "
-                   "[default: lrviz_<name>.png]")
+@click.option("-o", "--output", "outputs", metavar="PATH", multiple=True,
+              help="Write here; the extension picks the format (.png .svg .pdf .csv .json), '-' is stdout; repeat for "
+                   "several files (-o run.png -o run.csv).  [default: lrviz_<name>.png; none with --json]")
 @click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf", "csv", "json"]), help="Output format (overrides the extension).")
-@click.option("--no-file", is_flag=True, help="Print the tables and chart only; write no file.")
+@no_file_option
 @click.option("--log", is_flag=True, help="Log-scale LR axis.")
 @click.option("--compare", metavar="NAMES",
               help="Overlay other scheduler types with the same settings, e.g. cosine,linear; per-type kwargs as "
@@ -271,7 +311,7 @@ def cli() -> None:
 @click.option("--compare-frameworks", metavar="NAMES",
               help="The same nominal schedule (linear warmup, cosine to the floor) in several frameworks, e.g. "
                    "hf,deepspeed,torch,timm,axolotl,megatron,nemo: overlay, largest differences, exact translations.")
-def plot(output: str | None, fmt: str | None, no_file: bool, log: bool, compare: str | None, as_json: bool,
+def plot(outputs: tuple[str, ...], fmt: str | None, no_file: bool, log: bool, compare: str | None, as_json: bool,
          compare_frameworks: str | None = None, **params: Any) -> None:
     """Show the LR of every update: key points, a terminal chart, and a figure or per-update file.
 
@@ -300,10 +340,10 @@ def plot(output: str | None, fmt: str | None, no_file: bool, log: bool, compare:
 
         if compare:
             raise click.UsageError("--compare and --compare-frameworks both overlay curves; use one of them")
-        sys.exit(run_compare_frameworks(params, compare_frameworks, output=output, fmt=fmt, no_file=no_file, log=log,
+        sys.exit(run_compare_frameworks(params, compare_frameworks, outputs=outputs, fmt=fmt, no_file=no_file, log=log,
                                         as_json=as_json))
     curves = build_curves(params, parse_compare(compare) if compare else [])
-    sys.exit(run_plot(curves, output=output, fmt=fmt, no_file=no_file, log=log, as_json=as_json))
+    sys.exit(run_plot(curves, outputs=outputs, fmt=fmt, no_file=no_file, log=log, as_json=as_json))
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -313,8 +353,10 @@ def plot(output: str | None, fmt: str | None, no_file: bool, log: bool, compare:
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seeds the model, the data and their order.")
 @click.option("--dtype", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True,
               help="auto: bf16 autocast on a CUDA GPU that supports it, fp32 elsewhere; fp16 adds a loss scaler.")
-@click.option("-o", "--output", metavar="PATH",
-              help="Write a report figure (.png .svg .pdf): predicted vs realized LR, their difference, the loss.")
+@click.option("-o", "--output", "outputs", metavar="PATH", multiple=True,
+              help="Write a report figure (.png .svg .pdf): predicted vs realized LR, their difference, the loss; "
+                   "repeatable.")
+@no_file_option
 @click.option("--stepping", type=click.Choice(["trainer", "per-micro-batch", "before-optimizer"]), default="trainer",
               hidden=True, help="Testing only: step the scheduler wrongly on purpose to see a mismatch reported.")
 @click.option("--model", metavar="DIR", help="With a Trainer --config: a local Hugging Face model folder to train "
@@ -322,8 +364,8 @@ def plot(output: str | None, fmt: str | None, no_file: bool, log: bool, compare:
 @click.option("--full", is_flag=True, help="Run the configured length instead of compressing it to --steps.")
 @click.option("--require-framework", is_flag=True,
               help="Exit 3 unless the framework's own scheduler object drove the optimizer (not lrviz's formula).")
-def verify(device: str, seed: int, dtype: str, output: str | None, stepping: str, as_json: bool, model: str | None,
-           full: bool, require_framework: bool, **params: Any) -> None:
+def verify(device: str, seed: int, dtype: str, outputs: tuple[str, ...], no_file: bool, stepping: str, as_json: bool,
+           model: str | None, full: bool, require_framework: bool, **params: Any) -> None:
     """Train briefly with your schedule's real scheduler object and check the LR of every update.
 
     With --config of a Trainer config (HF TrainingArguments, LLaMA-Factory, Axolotl) it runs the real
@@ -347,8 +389,10 @@ def verify(device: str, seed: int, dtype: str, output: str | None, stepping: str
       torchrun --nproc_per_node 2 -m lrviz verify --config my_sft.yaml --dataset-size 5000
     """
     from .commands.verify import verify_main
+    from .output import no_file_conflict
 
-    sys.exit(verify_main(params, device=device, seed=seed, dtype=dtype, output=output, stepping=stepping,
+    no_file_conflict(no_file, outputs)
+    sys.exit(verify_main(params, device=device, seed=seed, dtype=dtype, outputs=outputs, stepping=stepping,
                          as_json=as_json, model=model, full=full, require_framework=require_framework))
 
 
@@ -371,7 +415,9 @@ for _param in verify.params:
               show_default=True, help="Training phase whose bands the phase rules use; auto reads stage / finetuning_type "
                                       "(LLaMA-Factory) or adapter / rl (Axolotl) from --config.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too (for CI), not only on errors.")
-@click.option("-o", "--output", metavar="PATH", help="Write the before/after figure (.png .svg .pdf).")
+@click.option("-o", "--output", "outputs", metavar="PATH", multiple=True,
+              help="Write the before/after figure (.png .svg .pdf); repeatable.")
+@no_file_option
 @click.option("--adam-beta2", type=FiniteFloat(0, 1, example="--adam-beta2 0.95"),
               help="AdamW beta2, for the warmup rule.  [default: the config's adam_beta2, else 0.999]")
 @click.option("--group-lr", multiple=True, type=FiniteFloat(0, min_open=True, example="--group-lr 3.2e-3"), metavar="FLOAT",
@@ -382,8 +428,8 @@ for _param in verify.params:
 @click.option("-v", "--verbose", is_flag=True,
               help="Also print the recommendation table when nothing changes, every snippet, and the usual settings per "
                    "training phase.")
-def advise(profile: str, strict: bool, output: str | None, adam_beta2: float | None, group_lr: tuple[float, ...],
-           snippet_targets: str, verbose: bool, as_json: bool, **params: Any) -> None:
+def advise(profile: str, strict: bool, outputs: tuple[str, ...], no_file: bool, adam_beta2: float | None,
+           group_lr: tuple[float, ...], snippet_targets: str, verbose: bool, as_json: bool, **params: Any) -> None:
     """Check the schedule against evidence-backed rules, recommend a floor and warmup, print ready-to-paste configs.
 
     Each finding has a rule id, a severity, the numbers, a fix and the strength of its evidence. Exit 0 when no
@@ -401,8 +447,10 @@ def advise(profile: str, strict: bool, output: str | None, adam_beta2: float | N
       lrviz advise --scheduler warmup_stable_decay --scheduler-kwargs '{"num_decay_steps": 20}' --profile pretrain
     """
     from .commands.advise import run_advise
+    from .output import no_file_conflict
 
-    sys.exit(run_advise(params, profile=profile, strict=strict, output=output, adam_beta2=adam_beta2, group_lr=group_lr,
+    no_file_conflict(no_file, outputs)
+    sys.exit(run_advise(params, profile=profile, strict=strict, outputs=outputs, adam_beta2=adam_beta2, group_lr=group_lr,
                         snippet_targets=snippet_targets, as_json=as_json, verbose=verbose))
 
 
@@ -419,9 +467,11 @@ def advise(profile: str, strict: bool, output: str | None, adam_beta2: float | N
                    "logs update s (older transformers); update: the step is the update index; auto: whichever fits.")
 @click.option("--rtol", type=FiniteFloat(0, min_open=True, example="--rtol 1e-9"), metavar="FLOAT",
               help="Relative tolerance of a match.  [default: 1e-12, or the log's printed precision]")
-@click.option("-o", "--output", metavar="PATH", help="Write the overlay figure (.png .svg .pdf): logged points over the prediction.")
+@click.option("-o", "--output", "outputs", metavar="PATH", multiple=True,
+              help="Write the overlay figure (.png .svg .pdf): logged points over the prediction; repeatable.")
+@no_file_option
 def check_run(log: str, log_format: str, step_column: str | None, lr_column: str | None, log_convention: str,
-              rtol: float | None, output: str | None, as_json: bool, **params: Any) -> None:
+              rtol: float | None, outputs: tuple[str, ...], no_file: bool, as_json: bool, **params: Any) -> None:
     """Check a finished run's logged LR against its schedule, or infer the schedule from the log.
 
     LOG is a trainer_state.json, a LLaMA-Factory trainer_log.jsonl, a Megatron-LM text log, a TensorBoard
@@ -440,9 +490,11 @@ def check_run(log: str, log_format: str, step_column: str | None, lr_column: str
       lrviz check-run wandb_export.csv --lr-column "run-1 - train/learning_rate" --json
     """
     from .commands.check_run import run_check
+    from .output import no_file_conflict
 
+    no_file_conflict(no_file, outputs)
     sys.exit(run_check(log, params, log_format=log_format, step_column=step_column, lr_column=lr_column,
-                       log_convention=log_convention, rtol=rtol, output=output, as_json=as_json))
+                       log_convention=log_convention, rtol=rtol, outputs=outputs, as_json=as_json))
 
 
 for _param in check_run.params:

@@ -147,7 +147,9 @@ def largest_differences(hf: ScheduleSpec, others: dict[str, ScheduleSpec], count
 def _gaps(hf: ScheduleSpec, spec: ScheduleSpec) -> tuple[float, float]:
     steps = compared_steps(hf.total_steps, [hf, spec])
     within = relative_gap(lr_at(spec, steps), lr_at(hf, steps))
-    after_steps = np.arange(hf.total_steps, hf.total_steps + max(1, hf.total_steps // 5))
+    span = max(1, hf.total_steps // 5)  # past the run: every update, or an even grid where that is too many
+    after_steps = hf.total_steps + (np.arange(span, dtype=np.int64) if span <= DENSE_LIMIT else
+                                    np.unique(np.linspace(0, span - 1, 200_001).astype(np.int64)))
     after = relative_gap(lr_at(spec, after_steps), lr_at(hf, after_steps))
     # LR 0 against LR 0 within 1e-18 counts as equal
     ref_within = lr_at(hf, steps)

@@ -11,8 +11,6 @@ pitfalls; turning them into a ``ScheduleSpec`` is ``resolve``'s job.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -21,7 +19,7 @@ from typing import Any, Mapping
 import yaml
 
 from .errors import ConfigError
-from .textfile import read_text_file
+from .textfile import parse_json, parse_yaml, read_text_file
 
 # TrainingArguments fields that shape the schedule, with the kind of value each takes.
 SCHEDULE_KEYS: dict[str, str] = {
@@ -45,6 +43,12 @@ _LLAMAFACTORY_KEYS = ("stage", "finetuning_type", "template", "dataset", "cutoff
 _PYYAML_STRING_FLOAT = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)[eE][-+]?\d+$")
 
 FLAVORS = ("hf", "llamafactory")
+
+# Keys whose explicit null the framework passes on and then fails on (a missing key takes the default instead).
+_NOT_NULL = {
+    "learning_rate": "transformers passes None to the optimizer (AdamW: lr=None), which fails",
+    "lr_scheduler_type": "transformers fails on it (SchedulerType(None): None is not a valid SchedulerType)",
+}
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,8 @@ def read_config(path: str, flavor: str = "auto", *, lenient_numbers: bool = Fals
         flavor = "llamafactory" if any(key in data for key in _LLAMAFACTORY_KEYS) else "hf"
     if flavor not in FLAVORS:
         raise ConfigError(f"--config-flavor {flavor!r} is not one of: auto, {', '.join(FLAVORS)}")
+    if flavor == "llamafactory" and suffix != ".json":
+        refuse_duplicate_key(path, text, "LLaMA-Factory")
     return _extract(path, flavor, data, plain_floats, lenient_numbers)
 
 
@@ -100,25 +106,24 @@ def _read_text(path: str) -> str:
 
 
 def _load_json(path: str, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"--config {path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+    return parse_json(text, label=f"--config {path}", error=ConfigError)
 
 
 def _load_yaml(path: str, text: str) -> tuple[Any, dict[str, str]]:
     """Parse YAML as PyYAML does, noting plain scalars like ``2e-6`` that PyYAML turns into strings."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError(f"--config {path}: invalid YAML{where}: {problem}") from None
+    document = parse_yaml(text, label=f"--config {path}", error=ConfigError)
     plain_floats: dict[str, str] = {}
-    _find_plain_floats(node, "", plain_floats)
-    return data, plain_floats
+    _find_plain_floats(document.node, "", plain_floats)
+    return document.data, plain_floats
+
+
+def refuse_duplicate_key(path: str, text: str, framework: str) -> None:
+    """OmegaConf (LLaMA-Factory, NeMo) refuses a mapping with a key twice; PyYAML silently keeps the last."""
+    duplicate = parse_yaml(text, label=f"--config {path}", error=ConfigError).duplicate_key
+    if duplicate is not None:
+        key, line = duplicate
+        raise ConfigError(f"--config {path}: found duplicate key {key} at line {line}; {framework} reads the YAML with "
+                          "OmegaConf, which refuses it at launch: keep one")
 
 
 def _find_plain_floats(node: Any, prefix: str, found: dict[str, str]) -> None:
@@ -126,7 +131,7 @@ def _find_plain_floats(node: Any, prefix: str, found: dict[str, str]) -> None:
         for key_node, value_node in node.value:
             key = f"{prefix}{key_node.value}"
             if isinstance(value_node, yaml.ScalarNode):
-                if value_node.style is None and value_node.tag.endswith(":str") and _PYYAML_STRING_FLOAT.match(value_node.value):
+                if not value_node.style and value_node.tag.endswith(":str") and _PYYAML_STRING_FLOAT.match(value_node.value):
                     found[key] = value_node.value
             else:
                 _find_plain_floats(value_node, key + ".", found)
@@ -154,6 +159,9 @@ def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[st
         )
 
     values: dict[str, ConfigValue] = {}
+    for key in _NOT_NULL:
+        if key in data and data[key] is None:
+            raise ConfigError(f"--config {path}: {key} is null; {_NOT_NULL[key]}: give a value or remove the key")
     for key, kind in SCHEDULE_KEYS.items():
         if key not in data or data[key] is None or kind == "kwargs":
             continue
@@ -198,13 +206,8 @@ def _kwargs_from_json(path: str, text: str) -> dict[str, Any]:
             f"--config {path}: lr_scheduler_kwargs is the string {text!r}; transformers only parses strings that start "
             "with '{' as JSON"
         )
-    try:
-        loaded = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(
-            f"--config {path}: lr_scheduler_kwargs is not valid JSON ({error.msg} at column {error.colno}); "
-            "write it like '{\"min_lr\": 2.0e-6}' with double quotes"
-        ) from None
+    loaded = parse_json(text, label=f"--config {path}: lr_scheduler_kwargs", error=ConfigError, invalid=" is not valid JSON",
+                        fix="write it like '{\"min_lr\": 2.0e-6}' with double quotes")
     return _convert_str_dict(loaded)
 
 
@@ -226,23 +229,26 @@ def _convert_str_dict(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _checked(path: str, key: str, kind: str, value: Any) -> Any:
+    from .spec import describe_value, is_finite_number
+
+    shown = repr(value[:60]) if isinstance(value, str) else describe_value(value)  # short, even for 4,000 digits
     where = f"--config {path}: {key}"
     if kind == "any":
         return value
     if kind == "str":
         if not isinstance(value, str):
-            raise ConfigError(f"{where} = {value!r} must be a scheduler name such as cosine_with_min_lr")
+            raise ConfigError(f"{where} = {shown} must be a scheduler name such as cosine_with_min_lr")
         return value
     if kind == "bool":
         if not isinstance(value, bool):
-            raise ConfigError(f"{where} = {value!r} must be true or false")
+            raise ConfigError(f"{where} = {shown} must be true or false")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{where} = {value!r} must be a number")
-    if not math.isfinite(value):
-        raise ConfigError(f"{where} = {value!r} must be a finite number")
+        raise ConfigError(f"{where} = {shown} must be a number")
+    if not is_finite_number(value):
+        raise ConfigError(f"{where} = {shown} must be a finite number")
     if kind == "int":
         if value != int(value):
-            raise ConfigError(f"{where} = {value!r} must be a whole number")
+            raise ConfigError(f"{where} = {shown} must be a whole number")
         return int(value)
     return value

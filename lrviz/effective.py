@@ -36,7 +36,10 @@ def read_launch_config(path: str, flavor: str = "auto") -> ConfigFile | DeepSpee
     if flavor == "deepspeed":
         return read_deepspeed(path)
     suffix = os.path.splitext(path)[1].lower()
-    if flavor == "auto" and suffix == ".json" and os.path.isfile(path):
+    named = suffix in (".json", ".yaml", ".yml")
+    # A name that says nothing (a pipe such as /dev/stdin, a file without an extension): recognise it by content.
+    unnamed_json = flavor == "auto" and not named and os.path.exists(path) and _looks_like_json(path)
+    if flavor == "auto" and (suffix == ".json" and os.path.isfile(path) or unnamed_json):
         data = load_json(path)
         if looks_like_deepspeed(data):
             return read_deepspeed(path, data=data)
@@ -45,8 +48,11 @@ def read_launch_config(path: str, flavor: str = "auto") -> ConfigFile | DeepSpee
         if flavor == "axolotl" or (flavor == "auto" and looks_like_axolotl(data)):
             return read_axolotl(path, data)
         if flavor == "nemo" or looks_like_nemo(data):
+            from .configs import _read_text, refuse_duplicate_key
+
+            refuse_duplicate_key(path, _read_text(path), "NeMo")
             return read_nemo(path, data)
-    if flavor == "megatron" or (flavor == "auto" and suffix not in (".json", ".yaml", ".yml") and os.path.isfile(path)):
+    if flavor == "megatron" or (flavor == "auto" and not named and os.path.exists(path) and not unnamed_json):
         from .configs import _read_text
 
         text = _read_text(path)
@@ -55,18 +61,23 @@ def read_launch_config(path: str, flavor: str = "auto") -> ConfigFile | DeepSpee
     return read_config(path, flavor)
 
 
+def _looks_like_json(path: str) -> bool:
+    from .configs import _read_text
+
+    return _read_text(path).lstrip().startswith("{")
+
+
 def _yaml_or_none(path: str, strict: bool) -> Any:
     """The file parsed as plain PyYAML does (as Axolotl reads it); None if it does not parse and ``strict`` is off."""
-    import yaml
-
-    from .configs import _load_yaml, _read_text
+    from .configs import _read_text
+    from .textfile import parse_yaml
 
     text = _read_text(path)
     if strict:
-        return _load_yaml(path, text)[0]
+        return parse_yaml(text, label=f"--config {path}", error=ConfigError).data
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return parse_yaml(text, label=f"--config {path}", error=ConfigError).data
+    except ConfigError:
         return None  # read_config reports it
 
 

@@ -21,6 +21,10 @@ class ConfigError(LrvizError, ValueError):
     """A configuration file cannot be read or does not mean what it seems to."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived while a file was being written: raised so that the temporary file is removed (exit 143)."""
+
+
 class EnvironmentUnavailable(LrvizError):
     """The environment cannot run the request (an optional package or a device is missing)."""
 

@@ -34,7 +34,9 @@ def compare_figure(curves: Sequence[Curve], title: str) -> Figure:
     steps = _steps(total, stop)
     reference = lr_at(hf, steps)
     warm = max(c.summary.peak_step for c in curves)
-    zoom_steps = np.arange(0, min(stop, max(8, int(warm * 1.25) + 3)))
+    zoom_end = min(stop, max(8, int(warm * 1.25) + 3))
+    # at most a few thousand points, however long the warmup (2**53 updates would be petabytes)
+    zoom_steps = np.unique(np.linspace(0, zoom_end - 1, min(zoom_end, 4096)).astype(np.int64))
     for index, curve in enumerate(curves):
         color, style = PALETTE[index % len(PALETTE)], STYLES[index % len(STYLES)]
         width = 2.4 if index == 0 else 1.6
@@ -48,7 +50,7 @@ def compare_figure(curves: Sequence[Curve], title: str) -> Figure:
     whole.set_title(title, loc="left", fontsize=11, fontweight="bold")
     whole.legend(loc="upper right", fontsize=8, frameon=True, framealpha=0.9, edgecolor="none")
     whole.set_xlim(0, total - 1)
-    zoom.set_title(f"the first {len(zoom_steps)} updates", loc="left", fontsize=10)
+    zoom.set_title(f"the first {zoom_end:,} updates", loc="left", fontsize=10)
     zoom.axhline(peak, color="#8c959f", linewidth=0.8, linestyle=":")
     zoom.annotate(f"peak {format_lr(peak, 4)}", (0, peak), xytext=(4, -12), textcoords="offset points", fontsize=8,
                   color="#57606a")

@@ -152,22 +152,38 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
+    """A value for a message: short even for an integer of thousands of digits or a long string."""
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {value[:40]!r}" + (f" ({len(value):,} characters)" if len(value) > 40 else "")
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"an integer of about {int(abs(int(value)).bit_length() * 0.30103) + 1:,} digits"
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1e30:
+        return f"{value:g}"
     return repr(value)
 
 
+def is_finite_number(value: Any) -> bool:
+    """A real number, not bool, finite as a float64 (an integer too large for float64 is not)."""
+    if not _is_real(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _check_positive_float(name: str, value: Any, *, flag: str) -> None:
-    if not _is_real(value) or not math.isfinite(value) or value <= 0:
-        raise SpecError(f"{flag} {_describe(value)} ({name}) must be a finite number > 0, e.g. {flag} 2e-4", field=name)
+    if not is_finite_number(value) or value <= 0:
+        raise SpecError(f"{flag} {describe_value(value)} ({name}) must be a finite number > 0, e.g. {flag} 2e-4", field=name)
 
 
 def _check_count(name: str, value: Any, *, minimum: int, flag: str) -> None:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise SpecError(f"{flag} {_describe(value)} ({name}) must be a whole number of optimizer updates", field=name)
+        raise SpecError(f"{flag} {describe_value(value)} ({name}) must be a whole number of optimizer updates", field=name)
     if not minimum <= value <= MAX_STEPS:
-        raise SpecError(f"{flag} {value} ({name}) must be between {minimum} and 2**53 ({MAX_STEPS})", field=name)
+        raise SpecError(f"{flag} {describe_value(value)} ({name}) must be between {minimum} and 2**53 ({MAX_STEPS})",
+                        field=name)
 
 
 def _validated_kwargs(signature: Signature, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -218,9 +234,14 @@ def _unknown_kwarg_message(signature: Signature, key: str) -> str:
 
 
 def _checked_value(signature: Signature, key: str, kind: str, choices: tuple[str, ...], value: Any) -> Any:
-    where = f"lr_scheduler_kwargs: {key} = {_describe(value)}"
+    where = f"lr_scheduler_kwargs: {key} = {describe_value(value)}"
     if value is None:
-        return None
+        accepted = signature.kwarg(key)
+        if signature.framework != "hf" or (accepted.default is None and not accepted.required):
+            return None  # the framework's own default (DeepSpeed: warmup_max_lr=None is each group's LR)
+        fix = "(it is required)" if accepted.required else f"or remove the key to take the default, {accepted.default!r}"
+        raise SpecError(f"lr_scheduler_kwargs: {key} is null; {signature.name} passes None on and fails on it: give a "
+                        f"value {fix}")
     if kind == "choice":
         if value not in choices:
             raise SpecError(f"{where} is not one of {', '.join(choices)} (for {signature.name})")
@@ -232,7 +253,7 @@ def _checked_value(signature: Signature, key: str, kind: str, choices: tuple[str
         except ValueError:
             pass
         raise SpecError(f"{where} is text, not a number (transformers would fail on it); {fix}")
-    if not _is_real(value) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise SpecError(f"{where} must be a finite number")
     if kind == "int":
         if value != int(value) or value < 0:

@@ -51,10 +51,11 @@ def pages() -> list[Path]:
 
 
 def _strip(command: str) -> str:
-    """Drop a trailing comment and a shell redirection (``> file``): what reaches lrviz."""
+    """Drop a trailing comment, a shell redirection (``> file``) and a pipe (``| head``): what reaches lrviz."""
     words = shlex.split(command, comments=True)
-    if ">" in words:
-        words = words[:words.index(">")]
+    for operator in (">", "|"):
+        if operator in words:
+            words = words[:words.index(operator)]
     return shlex.join(words)
 
 

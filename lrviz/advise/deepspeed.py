@@ -9,7 +9,6 @@ uses ``last_batch_iteration = s - 1``; linear warmup ``i / W``; ``W = max(2, war
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..configs import ConfigFile
+from ..errors import ConfigError
+from ..textfile import parse_json, read_text_file
 from ..readers.deepspeed import candidate_paths
 from ..schedules import lr_at
 from ..spec import ScheduleSpec
@@ -48,9 +49,9 @@ def referenced_deepspeed(config: ConfigFile | None) -> DeepSpeedConfig | None:
     for candidate in candidate_paths(config.path, reference):
         if os.path.isfile(candidate):
             try:
-                with open(candidate, encoding="utf-8-sig") as handle:
-                    data = json.load(handle)
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+                text = read_text_file(candidate, label=candidate, expected="a DeepSpeed JSON file", error=ConfigError)
+                data = parse_json(text, label=candidate, error=ConfigError)
+            except ConfigError as error:
                 return DeepSpeedConfig(where, reference, candidate, None, f"cannot read {candidate} as JSON ({error})")
             if not isinstance(data, dict):
                 return DeepSpeedConfig(where, reference, candidate, None, f"{candidate} is not a JSON object")

@@ -9,6 +9,7 @@ of the advice still applies) together with the traps, which the framework-trap r
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -109,7 +110,7 @@ def prepare(options: Options, config: ConfigFile | None) -> Prepared:
             if isinstance(value, str) and accepted is not None and accepted.kind in ("float", "int") and _number(value) is not None:
                 traps.append(Trap("text_number", where_of(key, in_config), key, value, {"flavor": flavor if in_config else None, "quoted": True}))
                 number = _number(value)
-                if accepted.kind == "int" and number == int(number):
+                if accepted.kind == "int" and math.isfinite(number) and number == int(number):
                     number = int(number)
                 if in_config:
                     kwargs[key] = ConfigValue(number, kwargs[key].key)

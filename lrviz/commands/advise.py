@@ -15,8 +15,8 @@ from rich.text import Text
 from .. import __version__
 from ..errors import SpecError
 from ..diagnostics import error_console, report_console, warn_all
-from ..output import IMAGE_FORMATS, OutputError, check_destination
-from ..render import SEVERITY_STYLES, findings_grid
+from ..output import IMAGE_FORMATS, OutputError, check_destination, distinct_outputs, is_stdout, is_stream
+from ..render import findings_grid
 
 
 def parse_snippet_targets(text: str) -> tuple[str, ...]:
@@ -37,11 +37,11 @@ def parse_snippet_targets(text: str) -> tuple[str, ...]:
 def _check_output(output: str | None) -> None:
     if output is None:
         return
-    if output in ("", "-"):
+    if output == "" or is_stdout(output):
         raise OutputError(f"-o {output!r}: advise writes a figure to a file, e.g. -o advice.png; for data use --json")
     check_destination(output)
     extension = os.path.splitext(output)[1].lower().lstrip(".")
-    if extension not in IMAGE_FORMATS:
+    if extension not in IMAGE_FORMATS and not (is_stream(output) and not extension):  # /dev/null: png
         given = f"not .{extension}" if extension else "it has no extension"
         raise OutputError(f"-o {output}: advise writes a before/after figure, so use .png, .svg or .pdf ({given}); "
                           "for data use --json")
@@ -63,7 +63,7 @@ def _read(path: str, flavor: str) -> Any:
     return read_config(path, flavor, lenient_numbers=True)
 
 
-def run_advise(params: dict[str, Any], *, profile: str, strict: bool, output: str | None, adam_beta2: float | None,
+def run_advise(params: dict[str, Any], *, profile: str, strict: bool, outputs: tuple[str, ...], adam_beta2: float | None,
                group_lr: tuple[float, ...], snippet_targets: str, as_json: bool, verbose: bool = False) -> int:
     """Check the schedule, print the advice, write the figure; returns the exit code."""
     from ..advise.advice import advise_options
@@ -76,7 +76,9 @@ def run_advise(params: dict[str, Any], *, profile: str, strict: bool, output: st
                         "(lrviz plot overlays several)")
     if adam_beta2 is not None and adam_beta2 >= 1:
         raise SpecError(f"--adam-beta2 {adam_beta2:g} must be below 1, e.g. --adam-beta2 0.95")
-    _check_output(output)
+    outputs = distinct_outputs(outputs)
+    for output in outputs:
+        _check_output(output)
     options = Options(**{f.name: params[f.name] for f in fields(Options) if f.name in params})
     config = _read(configs[0], params["config_flavor"]) if configs else None
     advice = advise_options(options, config, profile=profile, beta2=adam_beta2, group_lrs=tuple(group_lr))
@@ -84,21 +86,21 @@ def run_advise(params: dict[str, Any], *, profile: str, strict: bool, output: st
 
     errors = error_console()
     warn_all(advice.notes, "note", errors)
-    if output is not None:
-        _write_figure(advice, output)
+    if outputs:
+        _write_figures(advice, outputs)
     if as_json:
         document = {"lrviz_version": __version__, "command": "advise", "strict": strict, "exit_code": code,
-                    "output": output} | advice.to_dict()
+                    "output": outputs[0] if outputs else None, "outputs": list(outputs)} | advice.to_dict()
         document["recommendation"]["snippets"] = {k: v for k, v in document["recommendation"]["snippets"].items() if k in targets}
         sys.stdout.write(json.dumps(document, indent=1) + "\n")
-        if output is not None:
+        for output in outputs:
             errors.print(f"wrote {output}")
         return code
     console = report_console()
     if snippet_targets.strip().lower() == "auto" and not verbose and not _changes_anything(advice):
         targets = ()  # nothing to paste: the schedule stays as it is
     _print_report(console, advice, targets, strict, code, verbose)
-    if output is not None:
+    for output in outputs:
         console.print(f"wrote {output}")
     return code
 
@@ -246,9 +248,9 @@ def _print_report(console: Console, advice: Any, targets: tuple[str, ...], stric
     console.print(Text(f"{summary} → exit {code} ({rule})", style="bold red" if code else "bold green"))
 
 
-def _write_figure(advice: Any, output: str) -> None:
+def _write_figures(advice: Any, outputs: tuple[str, ...]) -> None:
     from ..advise.numbers import lr
-    from ..output import save_figure
+    from ..output import save_figures
     from ..plot import figure_for
     from ..render import Curve
 
@@ -265,5 +267,4 @@ def _write_figure(advice: Any, output: str) -> None:
     title = ("lrviz advise: no change recommended" if same else
              "lrviz advise: recommended (solid) vs yours (dashed), " + f"{rec.spec.total_steps:,} updates")
     figure = figure_for(curves, title=title)
-    fmt = os.path.splitext(output)[1].lower().lstrip(".")
-    save_figure(figure, output, fmt)
+    save_figures(figure, [(output, os.path.splitext(output)[1].lower().lstrip(".") or "png") for output in outputs])

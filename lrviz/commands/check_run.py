@@ -17,7 +17,7 @@ from .. import __version__
 from ..diagnostics import error_console, report_console, warn, warn_all
 from ..errors import SpecError
 from ..logs import CONVENTION_TEXT, LoggedRun, read_log
-from ..output import IMAGE_FORMATS, OutputError, check_destination, save_figure
+from ..output import IMAGE_FORMATS, OutputError, check_destination, distinct_outputs, is_stdout, is_stream, save_figures
 from ..render import format_lr
 from ..resolve import Options, resolve
 from ..runcheck.align import EXACT
@@ -31,9 +31,11 @@ ICONS = {"error": ("✗", "bold red"), "warning": ("!", "yellow"), "info": ("✓
 
 
 def _figure_format(output: str) -> str:
-    if output == "-":
-        raise OutputError("-o - is not possible for check-run: the overlay is an image; give a file such as overlay.png")
+    if output == "" or is_stdout(output):
+        raise OutputError(f"-o {output or repr(output)} is not possible for check-run: the overlay is an image; give a file such as overlay.png")
     extension = os.path.splitext(output)[1].lower().lstrip(".")
+    if not extension and is_stream(output):  # /dev/null, a FIFO
+        extension = "png"
     if extension not in IMAGE_FORMATS:
         raise OutputError(f"-o {output}: check-run writes the overlay figure, so use .png, .svg or .pdf "
                           "(--json prints the numbers)")
@@ -60,8 +62,8 @@ def _schedule(run: LoggedRun, params: dict[str, Any]) -> tuple[HFModel, str, int
         raise SpecError(f"check-run compares the log with one schedule: give one --config, not {len(configs)}")
     options = Options(**{f.name: params.get(f.name) for f in fields(Options)})
     config = read_launch_config(configs[0], params["config_flavor"]) if configs else None
-    values = getattr(config, "values", {})
-    config_steps = values["max_steps"].value if "max_steps" in values else -1
+    values = {key: getattr(item, "value", item) for key, item in getattr(config, "values", {}).items()}  # Axolotl: plain
+    config_steps = values["max_steps"] if isinstance(values.get("max_steps"), int) else -1
     from_log = None
     if options.steps is None and options.dataset_size is None and config_steps <= 0:
         if run.total_steps:
@@ -76,17 +78,17 @@ def _schedule(run: LoggedRun, params: dict[str, Any]) -> tuple[HFModel, str, int
         spec = replace(spec, provenance=provenance)
     grad_accum = options.grad_accum
     if grad_accum is None and "gradient_accumulation_steps" in values:
-        grad_accum = values["gradient_accumulation_steps"].value
+        grad_accum = values["gradient_accumulation_steps"]
     label = os.path.basename(config.path) if config is not None else "the given settings"
-    configured = values["lr_scheduler_type"].value if "lr_scheduler_type" in values else None
+    configured = values.get("lr_scheduler_type")
     replaced = configured if configured and spec.framework != "hf" else None
     return HFModel(spec), label, grad_accum, replaced
 
 
 def run_check(log: str, params: dict[str, Any], *, log_format: str, step_column: str | None, lr_column: str | None,
-              log_convention: str, rtol: float | None, output: str | None, as_json: bool) -> int:
+              log_convention: str, rtol: float | None, outputs: tuple[str, ...], as_json: bool) -> int:
     """Print (and write) what ``lrviz check-run`` finds; returns the exit code."""
-    figure_format = _figure_format(output) if output is not None else None
+    figure_formats = [(output, _figure_format(output)) for output in distinct_outputs(outputs)]
     run = read_log(log, log_format, step_column=step_column, lr_column=lr_column)
     tol = rtol if rtol is not None else max(EXACT, run.rounding)
     conventions = conventions_for(log_convention)
@@ -132,16 +134,17 @@ def run_check(log: str, params: dict[str, Any], *, log_format: str, step_column:
         warn_all(report.inference.notes, "note", errors)
     if not as_json:
         _print_report(console, report)
-    if output is not None and report.alignment is not None:
+    if figure_formats and report.alignment is not None:
         from ..runcheck.overlay import figure_for
 
-        save_figure(figure_for(report), output, figure_format)
-        if not as_json:
-            console.print(f"wrote {output}")
-    elif output is not None:
-        warn(f"no schedule to draw the log against, so {output} was not written", "note", errors)
+        save_figures(figure_for(report), figure_formats)
+        for output in outputs:
+            if not as_json:
+                console.print(f"wrote {output}")
+    elif figure_formats:
+        warn(f"no schedule to draw the log against, so {', '.join(outputs)} was not written", "note", errors)
     if as_json:
-        sys.stdout.write(json.dumps(_document(report, output), indent=1, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(_document(report, outputs[0] if outputs else None), indent=1, allow_nan=False) + "\n")
     return 0 if report.followed else 1
 
 

@@ -16,7 +16,7 @@ from ..diagnostics import report_console, warn_all
 from ..compare import check_names, describe_gap, largest_differences, native, nominal_from, ratio_of, translations
 from ..errors import SpecError
 from ..keypoints import key_points
-from ..output import IMAGE_FORMATS, OutputError, check_destination, format_for, save_figure
+from ..output import IMAGE_FORMATS, OutputError, distinct_outputs, format_for, no_file_conflict, save_figures
 from ..render import Curve, format_lr, terminal_chart
 from ..schedules import lr_at
 
@@ -96,11 +96,12 @@ def _translation_table(items: list[Any]) -> Table:
 
 
 def _document(curves: list[Curve], settings: dict[str, str], differences: dict[str, list[Any]], items: list[Any],
-              output: str | None) -> dict[str, Any]:
+              outputs: tuple[str, ...]) -> dict[str, Any]:
     return {
         "lrviz_version": __version__,
         "command": "plot",
-        "output": output,
+        "output": outputs[0] if outputs else None,
+        "outputs": list(outputs),
         "compare_frameworks": {
             "settings": settings,
             "differences": {name: [{"step": r.step, "lr": r.lr, "hf_lr": r.reference} for r in rows]
@@ -112,16 +113,18 @@ def _document(curves: list[Curve], settings: dict[str, str], differences: dict[s
     }
 
 
-def run_compare_frameworks(params: dict[str, Any], names_text: str, *, output: str | None, fmt: str | None, no_file: bool,
-                           log: bool, as_json: bool) -> int:
-    if no_file and output is not None:
-        raise OutputError(f"--no-file and -o {output} contradict each other; drop one")
-    chosen = format_for(output, fmt)
-    if chosen not in IMAGE_FORMATS and not no_file:
-        raise OutputError(f"--compare-frameworks writes a figure (.png .svg .pdf), not {chosen}; use --json for the data")
-    path = None if no_file else (output or f"lrviz_compare_frameworks.{chosen}")
-    if path is not None:
-        check_destination(path)
+def run_compare_frameworks(params: dict[str, Any], names_text: str, *, outputs: tuple[str, ...], fmt: str | None,
+                           no_file: bool, log: bool, as_json: bool) -> int:
+    no_file_conflict(no_file, outputs)
+    outputs = distinct_outputs(outputs)
+    if not outputs and not no_file and not as_json:
+        outputs = (f"lrviz_compare_frameworks.{format_for(None, fmt)}",)
+    plan = [(path, format_for(path, fmt)) for path in outputs]
+    if not outputs and not no_file and fmt is not None and fmt not in IMAGE_FORMATS:
+        plan = [("", fmt)]
+    for _, chosen in plan:
+        if chosen not in IMAGE_FORMATS:
+            raise OutputError(f"--compare-frameworks writes a figure (.png .svg .pdf), not {chosen}; use --json for the data")
     curves, settings, nominal = build(params, names_text)
     hf = curves[0].spec
     differences = largest_differences(hf, {c.spec.framework: c.spec for c in curves[1:]})
@@ -138,14 +141,15 @@ def run_compare_frameworks(params: dict[str, Any], names_text: str, *, output: s
             console.print(table)
             console.print()
         console.print(terminal_chart(curves, width=max(20, min(console.width - 14, 90))))
-    if path is not None:
+    if outputs:
         from ..plot_compare import compare_figure
 
         title = (f"peak {format_lr(nominal.peak, 3)} → {format_lr(nominal.floor, 3)}, {nominal.total:,} updates, "
                  f"warmup {nominal.warmup:,}: {len(curves)} frameworks")
-        save_figure(compare_figure(curves, title), path, chosen)
-        if not as_json:
-            console.print(f"wrote {path}")
+        save_figures(compare_figure(curves, title), plan)
+        for path in outputs:
+            if not as_json:
+                console.print(f"wrote {path}")
     if as_json:
-        sys.stdout.write(json.dumps(_document(curves, settings, differences, items, path), indent=1) + "\n")
+        sys.stdout.write(json.dumps(_document(curves, settings, differences, items, outputs), indent=1) + "\n")
     return 0

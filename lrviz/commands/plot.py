@@ -11,15 +11,17 @@ from rich.console import Console
 
 from .. import __version__
 from ..diagnostics import error_console, report_console, warn_all
-from ..output import IMAGE_FORMATS, OutputError, check_destination, check_export_size, format_for, save_figure, write_data
+from ..output import (IMAGE_FORMATS, OutputError, all_or_nothing, check_export_size, distinct_outputs, format_for,
+                      is_stdout, no_file_conflict, save_figure, stream_last, write_data)
 from ..render import Curve, findings_grid, floor_problems, floor_sentence, key_points_table, settings_table, terminal_chart
 
 
-def _document(curves: list[Curve], output: str | None) -> dict[str, Any]:
+def _document(curves: list[Curve], outputs: tuple[str, ...]) -> dict[str, Any]:
     return {
         "lrviz_version": __version__,
         "command": "plot",
-        "output": output,
+        "output": outputs[0] if outputs else None,
+        "outputs": list(outputs),
         "schedules": [
             {"label": c.label, "settings": c.spec.to_dict(), "key_points": c.summary.to_dict(),
              "findings": [finding.to_dict() for finding in floor_problems(c)]} for c in curves
@@ -33,20 +35,25 @@ def _default_name(curves: list[Curve], fmt: str) -> str:
     return f"lrviz_{stem if extension in ('.yaml', '.yml', '.json') else curves[0].spec.scheduler}.{fmt}"
 
 
-def run_plot(curves: list[Curve], *, output: str | None, fmt: str | None, no_file: bool, log: bool, as_json: bool) -> int:
-    """Print and write what ``lrviz plot`` shows; returns the exit code."""
-    if no_file and output is not None:
-        raise OutputError(f"--no-file and -o {output} contradict each other; drop one")
-    chosen = format_for(output, fmt)
-    path = None if no_file else (output or _default_name(curves, chosen))
-    data_to_stdout = path == "-"
+def run_plot(curves: list[Curve], *, outputs: tuple[str, ...], fmt: str | None, no_file: bool, log: bool,
+             as_json: bool) -> int:
+    """Print and write what ``lrviz plot`` shows; returns the exit code.
+
+    ``outputs`` are the ``-o`` values (each its own format); none: ``lrviz_<name>.png`` unless ``--no-file`` or
+    ``--json`` (which writes a file only where ``-o`` asks).
+    """
+    no_file_conflict(no_file, outputs)
+    outputs = distinct_outputs(outputs)
+    if not outputs and not no_file and not as_json:
+        outputs = (_default_name(curves, format_for(None, fmt)),)
+    plan = [(path, format_for(path, fmt)) for path in outputs]
+    data_to_stdout = any(is_stdout(path) for path in outputs)
     if data_to_stdout and as_json:
         raise OutputError("--json and -o - both write to stdout; give -o a file name or drop --json")
-    if chosen not in IMAGE_FORMATS and len(curves) > 1 and path is not None:
-        raise OutputError(f"--format {chosen} exports one schedule per file; drop --compare or the extra --config")
-    if path is not None:
-        check_destination(path)
+    for path, chosen in plan:
         if chosen not in IMAGE_FORMATS:
+            if len(curves) > 1:
+                raise OutputError(f"--format {chosen} exports one schedule per file; drop --compare or the extra --config")
             check_export_size(curves[0].spec)
 
     console = report_console(stderr=data_to_stdout)
@@ -57,17 +64,23 @@ def run_plot(curves: list[Curve], *, output: str | None, fmt: str | None, no_fil
     if not as_json:
         _print_report(console, curves, log)
 
-    if path is not None:
-        if chosen in IMAGE_FORMATS:
-            from ..plot import figure_for
+    figure = None
+    formats = dict(plan)
+    with all_or_nothing():  # several -o: all of them or none
+        for path in stream_last(outputs):
+            if formats[path] in IMAGE_FORMATS:
+                if figure is None:
+                    from ..plot import figure_for
 
-            save_figure(figure_for(curves, log=log), path, chosen)
-        else:
-            _write_data(path, chosen, curves[0], _document(curves, path), errors)
-        if not as_json and not data_to_stdout:
+                    figure = figure_for(curves, log=log)
+                save_figure(figure, path, formats[path])
+            else:
+                _write_data(path, formats[path], curves[0], _document(curves, outputs), errors)
+    for path in outputs:
+        if not as_json and not is_stdout(path):
             console.print(f"wrote {path}")
     if as_json:
-        sys.stdout.write(json.dumps(_document(curves, path), indent=1) + "\n")
+        sys.stdout.write(json.dumps(_document(curves, outputs), indent=1) + "\n")
     return 1 if problems else 0
 
 

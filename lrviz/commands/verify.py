@@ -14,7 +14,7 @@ from rich.table import Table
 from .. import __version__
 from ..diagnostics import error_console, report_console, warn_all
 from ..errors import SpecError
-from ..output import IMAGE_FORMATS, OutputError, check_destination, format_for, save_figure
+from ..output import IMAGE_FORMATS, OutputError, check_destination, distinct_outputs, format_for, is_stdout, save_figures
 from ..render import format_lr
 from ..schedules import floor_lr
 from ..spec import ScheduleSpec, Source
@@ -78,8 +78,8 @@ def check_output(output: str | None) -> None:
     """``-o`` takes an image; fail before any work if it cannot be written."""
     if output is None:
         return
-    if output == "-":
-        raise OutputError("-o - is not available for lrviz verify: the report figure is an image; use --json for data")
+    if is_stdout(output):
+        raise OutputError(f"-o {output} is not available for lrviz verify: the report figure is an image; use --json for data")
     fmt = format_for(output, None)
     if fmt not in IMAGE_FORMATS:
         raise OutputError(f"-o {output}: lrviz verify writes a figure (.png, .svg or .pdf); use --json for the data")
@@ -103,12 +103,38 @@ def _transformers_available() -> bool:
     return True
 
 
-def verify_main(params: dict[str, Any], *, device: str, seed: int, dtype: str, output: str | None, stepping: str,
+def check_outputs(outputs: tuple[str, ...]) -> tuple[str, ...]:
+    """Every ``-o`` once, each checked before any work."""
+    outputs = distinct_outputs(outputs)
+    for output in outputs:
+        check_output(output)
+    return outputs
+
+
+# verify trains for real: every update reads batch size x accumulation sequences of a generated set held in memory.
+MAX_VERIFY_STEPS = 100_000
+MAX_VERIFY_SEQUENCES = 2_000_000
+
+
+def check_verify_size(steps: int, batch_size: int, grad_accum: int) -> None:
+    """Refuse, before any work, a verify run that would not fit in memory or finish today (exit 2)."""
+    if steps > MAX_VERIFY_STEPS:
+        raise SpecError(f"--steps {steps:,}: verify trains for real and compresses a longer configured run to --steps "
+                        f"updates; at most {MAX_VERIFY_STEPS:,} (the default 100 shows the shape)", field="steps")
+    sequences = steps * batch_size * grad_accum
+    if sequences > MAX_VERIFY_SEQUENCES:
+        raise SpecError(f"verify would train on {sequences:,} sequences (--steps {steps:,} x --batch-size {batch_size:,} x "
+                        f"--grad-accum {grad_accum:,}), over its limit of {MAX_VERIFY_SEQUENCES:,}; lower one of them "
+                        "(the schedule is checked the same)")
+
+
+def verify_main(params: dict[str, Any], *, device: str, seed: int, dtype: str, outputs: tuple[str, ...], stepping: str,
                 as_json: bool, model: str | None, full: bool, require_framework: bool) -> int:
     """``lrviz verify``: the real Trainer for a Trainer config, else the tiny GPT with the framework's scheduler."""
     from ..verify import require_torch
 
-    check_output(output)
+    outputs = check_outputs(outputs)
+    check_verify_size(params["steps"] or DEFAULT_STEPS, 1, 1)
     configs = params["configs"]
     if len(configs) > 1:
         raise SpecError(f"--config is given {len(configs)} times; lrviz verify checks one schedule: give one --config")
@@ -125,16 +151,17 @@ def verify_main(params: dict[str, Any], *, device: str, seed: int, dtype: str, o
     if trainer_config is not None and stepping == "trainer":
         require_torch()
         if _transformers_available():
-            return _trainer_verify(params, trainer_config, device=device, seed=seed, dtype=dtype, output=output,
+            return _trainer_verify(params, trainer_config, device=device, seed=seed, dtype=dtype, outputs=outputs,
                                    as_json=as_json, model=model, full=full, require_framework=require_framework)
     spec, batch_size, grad_accum = verify_inputs(params)
     steps = spec.total_steps if full else params["steps"]
+    check_verify_size(steps or DEFAULT_STEPS, batch_size, grad_accum)
     return run_verify_command(spec, steps=steps, device=device, dtype=dtype, seed=seed, batch_size=batch_size,
-                              grad_accum=grad_accum, stepping=stepping, output=output, as_json=as_json,
+                              grad_accum=grad_accum, stepping=stepping, outputs=outputs, as_json=as_json,
                               require_framework=require_framework)
 
 
-def _trainer_verify(params: dict[str, Any], config: Any, *, device: str, seed: int, dtype: str, output: str | None,
+def _trainer_verify(params: dict[str, Any], config: Any, *, device: str, seed: int, dtype: str, outputs: tuple[str, ...],
                     as_json: bool, model: str | None, full: bool, require_framework: bool) -> int:
     from ..verify.trainer import TrainerOptions, file_max_steps, run_trainer_verify
 
@@ -163,41 +190,41 @@ def _trainer_verify(params: dict[str, Any], config: Any, *, device: str, seed: i
                                                              overrides=overrides))
     if main_rank:  # after the run: arguments the Trainer refuses are one line of error, nothing else
         warn_all(spec.notes, "warning", error_console())
-    return _finish(report, output=output, as_json=as_json, require_framework=require_framework, main_rank=main_rank)
+    return _finish(report, outputs=outputs, as_json=as_json, require_framework=require_framework, main_rank=main_rank)
 
 
-def _finish(report: Any, *, output: str | None, as_json: bool, require_framework: bool, main_rank: bool) -> int:
+def _finish(report: Any, *, outputs: tuple[str, ...], as_json: bool, require_framework: bool, main_rank: bool) -> int:
     """Write the figure, print the report (rank 0), and the exit code: 3 for an untested framework when required."""
     code = report.exit_code
     if code == EXIT_FRAMEWORK_NOT_TESTED and require_framework:
         code = 3
     if not main_rank:
         return code
-    if output is not None:
+    if outputs:
         from ..verify.figure import report_figure
 
-        save_figure(report_figure(report), output, format_for(output, None))
+        save_figures(report_figure(report), [(output, format_for(output, None)) for output in outputs])
     warn_all(report.notes, "note", error_console())
     if as_json:
-        document = {"lrviz_version": __version__, "command": "verify", "output": output, **report.to_dict(),
-                    "exit_code": code}
+        document = {"lrviz_version": __version__, "command": "verify", "output": outputs[0] if outputs else None,
+                    "outputs": list(outputs), **report.to_dict(), "exit_code": code}
         sys.stdout.write(json.dumps(document, indent=1) + "\n")
     else:
         console = report_console()
         print_report(console, report)
-        if output is not None:
+        for output in outputs:
             console.print(f"wrote {output}")
         print_verdict(console, report, require_framework)
     return code
 
 
 def run_verify_command(spec: ScheduleSpec, *, steps: int | None, device: str, dtype: str, seed: int, batch_size: int,
-                       grad_accum: int, stepping: str, output: str | None, as_json: bool,
+                       grad_accum: int, stepping: str, outputs: tuple[str, ...], as_json: bool,
                        require_framework: bool = False) -> int:
     """Run ``lrviz verify`` and report; returns the exit code (every rank of a torchrun job returns the same)."""
     from ..verify import require_torch
 
-    check_output(output)
+    outputs = check_outputs(outputs)
     require_torch()
     from ..verify.run import VerifyOptions, run_verify
 
@@ -222,7 +249,7 @@ def run_verify_command(spec: ScheduleSpec, *, steps: int | None, device: str, dt
                 bar.update(tasks[phase], completed=done)
 
             report = run_verify(spec, options, progress=progress)
-    return _finish(report, output=output, as_json=as_json, require_framework=require_framework, main_rank=main_rank)
+    return _finish(report, outputs=outputs, as_json=as_json, require_framework=require_framework, main_rank=main_rank)
 
 
 # ------------------------------------------------------------------------------------------ rendering

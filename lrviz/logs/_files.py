@@ -11,13 +11,19 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..textfile import read_text_file
+from ..textfile import LOG_LIMIT_BYTES, read_text_file
 from . import LogError
 
 KNOWN_LOG_NAMES = ("trainer_state.json", "trainer_log.jsonl", "metrics.csv")
 LFS_POINTER = "version https://git-lfs.github.com/spec/v1"
 EXPECTED = ("the run's trainer_state.json, trainer_log.jsonl, a Megatron-LM text log, a TensorBoard events.out.tfevents "
             "file or a CSV export")
+MAX_LOGGED_STEP = 2**53
+
+
+def _short(number: int) -> str:
+    """An integer for a message: in full, or its digit count where printing it would be unreadable (or fail)."""
+    return str(number) if number < 10**30 else f"(an integer of about {int(number.bit_length() * 0.30103) + 1:,} digits)"
 
 
 def is_event_file(path: str) -> bool:
@@ -39,7 +45,7 @@ def read_text(path: str) -> str:
                 "give the trainer_state.json (in output_dir or a checkpoint-N folder), trainer_log.jsonl, Megatron "
                 "log, events.out.tfevents file or CSV export")
         raise LogError(f"{path} is a directory; {hint}")
-    text = read_text_file(path, label=path, expected=EXPECTED, error=LogError)
+    text = read_text_file(path, label=path, expected=EXPECTED, error=LogError, limit=LOG_LIMIT_BYTES)
     if not text or text.isspace():  # (not text.strip(): that copies a 100 MB log)
         raise LogError(f"{path} is empty: the run has logged nothing yet; check-run needs at least one logged learning rate")
     if text.startswith(LFS_POINTER):
@@ -70,7 +76,7 @@ def sniff_format(path: str, text: str) -> str:
         try:
             json.loads(first_line)
             single_line_object = True
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             single_line_object = False
         more_lines = end >= 0 and NON_SPACE.search(text, end) is not None
         return "llamafactory" if single_line_object and more_lines and first_line.startswith("{") else "hf"
@@ -92,7 +98,10 @@ def as_lr(value: Any) -> float | None:
     """A logged LR as a float (nan/inf kept, checked later), or None if it is not a number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer past float64: infinite, reported by checked_points
+        return math.inf if value > 0 else -math.inf
 
 
 def checked_points(path: str, steps: Sequence[int], values: Sequence[float],
@@ -101,6 +110,10 @@ def checked_points(path: str, steps: Sequence[int], values: Sequence[float],
     ``where`` names each point's place in the file (a list, or a function of the point's index)."""
     if not callable(where):
         where = where.__getitem__
+    if len(steps) and max(steps) > MAX_LOGGED_STEP:  # before int64 arrays, which such steps overflow
+        index = next(i for i, step in enumerate(steps) if step > MAX_LOGGED_STEP)
+        raise LogError(f"{path}: step {_short(int(steps[index]))} ({where(index)}) is past 2**53, more updates than any "
+                       "run makes; check that the right column or key was read")
     step_array = np.asarray(steps, dtype=np.int64)
     lr_array = np.asarray(values, dtype=np.float64)
     bad = ~np.isfinite(lr_array) | (lr_array < 0) | (step_array < 0)

@@ -10,20 +10,19 @@ import json
 from typing import Any
 
 from . import LoggedRun, LogError
+from ..textfile import parse_json
 from ._files import as_lr, as_step, checked_points, fast_points, merge_points, no_lr_error
 
 
 def read_trainer_state(path: str, text: str) -> LoggedRun:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        if error.pos >= len(text.rstrip()) - 1 or text.rstrip()[-1:] not in ("}", "]"):
-            raise LogError(f"{path}: the JSON ends early at line {error.lineno} ({error.msg}): the file is cut "
-                           "(copied while the Trainer was writing it?); copy it again once the run saved it") from None
-        raise LogError(
-            f"{path}: invalid JSON at line {error.lineno}, column {error.colno} ({error.msg}); a trainer_state.json is "
-            "written whole by the Trainer: copy it again, or use --log-format if it is not one"
-        ) from None
+        data = parse_json(text, label=path, error=LogError, fix="a trainer_state.json is written whole by the Trainer: "
+                          "copy it again, or use --log-format if it is not one")
+    except LogError:
+        if text.rstrip()[-1:] not in ("}", "]"):
+            raise LogError(f"{path}: the JSON ends early: the file is cut (copied while the Trainer was writing it?); "
+                           "copy it again once the run saved it") from None
+        raise
     if isinstance(data, list):
         history, meta = data, {}
     elif isinstance(data, dict):

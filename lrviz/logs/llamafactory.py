@@ -22,7 +22,7 @@ def _entries(path: str, lines: list[tuple[int, str]]) -> list:
     """Every line parsed; one parse of the whole file when it is clean, line by line to name a broken one."""
     try:
         return json.loads("[" + ",".join(text for _, text in lines) + "]")
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # invalid JSON, Python's int-string limit, or nesting past the interpreter's
         pass
     entries = []
     for number, line in lines:
@@ -34,6 +34,9 @@ def _entries(path: str, lines: list[tuple[int, str]]) -> list:
                 "an interrupted write?"
             raise LogError(f"{path}: line {number} is not valid JSON ({error.msg} at column {error.colno}); each line "
                            f"of a trainer_log.jsonl is one JSON object: remove the broken line ({why})") from None
+        except (ValueError, RecursionError):
+            raise LogError(f"{path}: line {number} holds an integer of more than 4,300 digits or is nested too deep; "
+                           "a trainer_log.jsonl line is a flat object: remove the broken line") from None
     return entries
 
 

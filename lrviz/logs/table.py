@@ -118,7 +118,10 @@ def printed_rounding(texts: list[str], values: np.ndarray) -> tuple[float, str |
 def read_table(path: str, text: str, *, step_column: str | None = None, lr_column: str | None = None) -> LoggedRun:
     first_line = text.lstrip().splitlines()[0]
     delimiter = max((",", "\t", ";"), key=first_line.count)
-    rows = list(csv.reader(io.StringIO(text.lstrip()), delimiter=delimiter))
+    try:  # newline=None: CR-only and CRLF line ends read as lines too
+        rows = list(csv.reader(io.StringIO(text.lstrip(), newline=None), delimiter=delimiter))
+    except csv.Error as error:  # a field over csv.field_size_limit(), a stray quote or NUL
+        raise LogError(f"{path}: not a readable CSV ({error}); re-export the log with one step and one LR column") from None
     header = [cell.strip() for cell in rows[0]]
     if len(header) < 2:
         raise LogError(f"{path}: the first line {first_line[:60]!r} is not a header of at least two columns (step and "

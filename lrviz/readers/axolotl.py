@@ -28,6 +28,7 @@ from typing import Any
 
 
 from ..errors import ConfigError, SpecError
+from ..spec import describe_value, is_finite_number
 
 # Keys only an Axolotl config has (detection with --config-flavor auto).
 AXOLOTL_MARKERS = ("base_model", "micro_batch_size", "num_epochs", "sequence_len", "cosine_min_lr_ratio",
@@ -137,7 +138,7 @@ def read_axolotl(path: str, data: Any) -> AxolotlFile:
 
 
 def _checked(label: str, key: str, kind: str, value: Any) -> Any:
-    where = f"{label}: {key} = {value!r}"
+    where = f"{label}: {key} = {value[:60]!r}" if isinstance(value, str) else f"{label}: {key} = {describe_value(value)}"
     if kind == "any":
         return value
     if kind == "dict":
@@ -157,8 +158,8 @@ def _checked(label: str, key: str, kind: str, value: Any) -> Any:
             value = float(value)
         except ValueError:
             raise ConfigError(f"{where} must be a number") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{where} must be a finite number")
+    if isinstance(value, bool) or not is_finite_number(value):
+        raise ConfigError(f"{label}: {key} = {describe_value(value)} must be a finite number")
     if kind == "int":
         if value != int(value) or value < 0:
             raise ConfigError(f"{where} must be a whole number >= 0")

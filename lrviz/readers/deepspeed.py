@@ -16,14 +16,13 @@ note), so that it works both from the launch folder and from anywhere else.
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
-from ..textfile import read_text_file
+from ..textfile import parse_json, read_text_file
 
 # Keys of a DeepSpeed config that mark a JSON file as one (and that no TrainingArguments file has).
 DEEPSPEED_KEYS = (
@@ -80,13 +79,7 @@ def looks_like_deepspeed(data: Any) -> bool:
 
 def load_json(path: str, *, option: str = "--config") -> Any:
     text = read_text_file(path, label=f"{option} {path}", expected="the DeepSpeed JSON file", error=ConfigError)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(
-            f"{option} {path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg} "
-            "(DeepSpeed fails on it too); fix the file"
-        ) from None
+    return parse_json(text, label=f"{option} {path}", error=ConfigError, fix="DeepSpeed fails on it too: fix the file")
 
 
 def read_deepspeed(path: str, *, data: Any = None, prefix: str = "", referenced_from: str | None = None,
@@ -218,10 +211,7 @@ def follow_reference(config_path: str, value: Any) -> Reference:
         raise ConfigError(f"--config {config_path}: deepspeed = {value!r} must be the path of a DeepSpeed JSON file")
     reference = value.strip()
     if reference.startswith("{"):
-        try:
-            data = json.loads(reference)
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"--config {config_path}: deepspeed is a JSON string that does not parse ({error.msg})") from None
+        data = parse_json(reference, label=f"--config {config_path}: deepspeed (a JSON string)", error=ConfigError)
         return Reference(where, read_deepspeed(config_path, data=data, prefix="deepspeed.", referenced_from=where))
     for index, candidate in enumerate(candidate_paths(config_path, reference)):
         if os.path.isfile(candidate):

@@ -10,6 +10,7 @@ Iteration-based runs (``--train-iters``) are modelled; sample-based ones (``--tr
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import shlex
@@ -114,14 +115,19 @@ def read_megatron(path: str, text: str) -> MegatronArgs:
 def _convert(label: str, flag: str, kind: str, text: str) -> Any:
     if kind == "str":
         return text
+    shown = text if len(text) <= 40 else f"{text[:20]}…({len(text):,} characters)"
+    if kind == "int":  # Megatron's argparse: type=int, so 5e3 or 1.0 is "invalid int value"
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{label}: {flag} {shown!r}: Megatron's argparse stops with \"invalid int value\" (type=int); "
+                              f"write a whole number such as {flag} 5000") from None
     try:
         number = float(text)
     except ValueError:
-        raise ConfigError(f"{label}: {flag} {text!r} is not a number") from None
-    if kind == "int":
-        if number != int(number):
-            raise ConfigError(f"{label}: {flag} {text} must be a whole number")
-        return int(number)
+        raise ConfigError(f"{label}: {flag} {shown!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{label}: {flag} {shown} is not a finite number; give the value, e.g. {flag} 2e-4")
     return number
 
 

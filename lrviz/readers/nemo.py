@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError, SpecError
+from ..spec import describe_value, is_finite_number
 
 SCHED_KEYS = ("name", "warmup_steps", "warmup_ratio", "constant_steps", "constant_ratio", "min_lr", "max_steps", "last_epoch")
 
@@ -89,7 +90,9 @@ def nemo_spec(options: Any, nemo: NemoFile) -> Any:
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{label}: {where} = {value!r} must be a number")
+            raise ConfigError(f"{label}: {where} = {str(value)[:40]!r} must be a number")
+        if not is_finite_number(value):
+            raise ConfigError(f"{label}: {where} = {describe_value(value)} must be a finite number")
         return value
 
     if options.lr is not None:
