@@ -7,12 +7,13 @@ needs. Exit codes: 0 done, 1 a check found a problem, 2 bad input, 3 the environ
 from __future__ import annotations
 
 import math
-import os
 import re
 import sys
 from typing import Any, Callable
 
 import click
+
+from .configs import FLAVORS as CONFIG_FLAVORS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -175,7 +176,7 @@ def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--config", "configs", multiple=True, type=click.Path(), metavar="FILE",
                      help="HF TrainingArguments (JSON/YAML), LLaMA-Factory, Axolotl or NeMo YAML, DeepSpeed JSON, Megatron flags; repeat to overlay."),
-        click.option("--config-flavor", type=click.Choice(["auto", "hf", "llamafactory", "deepspeed", "axolotl", "megatron", "nemo"]), default="auto",
+        click.option("--config-flavor", type=click.Choice(["auto", *CONFIG_FLAVORS]), default="auto",
                      show_default=True, help="How to read --config (auto: by the keys or flags it holds)."),
         click.option("--lr", type=FiniteFloat(0, min_open=True, example="--lr 2e-4"), help="Peak LR (the optimizer's lr).  [default: 2e-4]"),
         click.option("--min-lr", type=FiniteFloat(0, example="--min-lr 2e-6"), help="Floor, absolute."),
@@ -205,40 +206,17 @@ def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-_OPTION_FIELDS = (
-    "lr", "min_lr", "min_lr_rate", "scheduler", "framework", "steps", "dataset_size", "batch_size", "grad_accum",
-    "gpus", "epochs", "drop_last", "warmup_ratio", "warmup_steps", "num_cycles", "scheduler_kwargs",
-    "framework_version",
-)
-
-
 def build_curves(params: dict[str, Any], compare: list[tuple[str, dict[str, Any]]] = ()) -> list[Any]:
     """The schedules to show: one per --config (or one from the flags), then one per --compare type."""
-    from .effective import effective_spec, read_launch_config
-    from .errors import SpecError
+    from .configs.pipeline import load
     from .keypoints import key_points
+    from .options import Options
     from .render import Curve
-    from .resolve import Options
 
-    options = Options(**{name: params[name] for name in _OPTION_FIELDS})
-    configs = [read_launch_config(path, params["config_flavor"]) for path in params["configs"]]
-    curves = []
-    for config in configs or [None]:
-        spec = effective_spec(options, config)
-        label = os.path.basename(config.path) if config else spec.scheduler
-        curves.append(Curve(label, spec, key_points(spec)))
-    for name, kwargs in compare:
-        try:
-            spec = effective_spec(options, configs[0] if configs else None, scheduler=name, extra_kwargs=kwargs, lenient=True)
-        except SpecError as error:
-            message = str(error)
-            if message.startswith("--scheduler"):
-                message = "--compare" + message[len("--scheduler"):]
-            elif "needs '" in message:
-                message += f"; with --compare, give it per curve: --compare '{name}:{{\"num_decay_steps\": 100}}'"
-            raise SpecError(message) from None
-        curves.append(Curve(name, spec, key_points(spec)))
-    return curves
+    loaded = load(Options.from_params(params), params["configs"], params["config_flavor"], compare=compare)
+    first = len(params["configs"]) or 1
+    return [Curve(item.label if index < first else item.spec.scheduler, item.spec, key_points(item.spec))
+            for index, item in enumerate(loaded)]
 
 
 # ---------------------------------------------------------------------------------------- commands

@@ -8,11 +8,13 @@ framework's own (transformers: ``linear``, ``5e-5``, no warmup), because those a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from .configs import ConfigFile
+from .configs.hf import ConfigFile
 from .errors import SpecError
+from .notes import Note
+from .options import Options
 from .schedules import floor_lr
 from .signatures import (
     FLOOR_ABSOLUTE,
@@ -46,29 +48,6 @@ HF_DEFAULTS = {
 }
 
 _FLOOR_KEYS = ("min_lr", "min_lr_rate", "min_lr_ratio", "lr_end")
-
-
-@dataclass(frozen=True)
-class Options:
-    """The schedule options a user gave explicitly (None: not given)."""
-
-    lr: float | None = None
-    min_lr: float | None = None
-    min_lr_rate: float | None = None
-    scheduler: str | None = None
-    framework: str | None = None
-    steps: int | None = None
-    dataset_size: int | None = None
-    batch_size: int | None = None
-    grad_accum: int | None = None
-    gpus: int | None = None
-    epochs: float | None = None
-    drop_last: bool | None = None
-    warmup_ratio: float | None = None
-    warmup_steps: float | None = None
-    num_cycles: float | None = None
-    scheduler_kwargs: dict[str, Any] | None = None
-    framework_version: str | None = None
 
 
 class _Resolver:
@@ -164,9 +143,10 @@ def _resolve(r: _Resolver, scheduler: str | None, extra_kwargs: dict[str, Any], 
         if kwargs:
             r.notes.append(f"transformers drops lr_scheduler_kwargs for {scheduler}: {', '.join(kwargs)} have no effect")
     if warmup_steps >= total_steps:
-        r.notes.append(
+        r.notes.append(Note(
+            "warmup_not_shorter",
             f"warmup ({warmup_steps} updates) is not shorter than the run ({total_steps} updates): the decay never starts"
-        )
+        ))
     spec = ScheduleSpec(
         scheduler=scheduler,
         peak_lr=peak_lr,
@@ -251,15 +231,15 @@ def _warmup_steps(r: _Resolver, total_steps: int) -> int:
     ratio = config.values.get("warmup_ratio")
     steps = config.values.get("warmup_steps")
     if ratio is not None:
-        r.notes.append(
-            f"{config.where('warmup_ratio')} is the pre-5.24 spelling: transformers 5.0-5.8 treat it as warmup_steps "
+        r.notes.append(Note(
+            "hf.warmup_ratio_key", f"{config.where('warmup_ratio')} is the pre-5.24 spelling: transformers 5.0-5.8 treat it as warmup_steps "
             f"= {ratio.value}, 5.24 rejects the key; write warmup_steps: {ratio.value}"
-        )
+        ))
         if steps is not None:
-            r.notes.append(
-                f"{config.where('warmup_ratio')} and warmup_steps are both set: transformers 5.x uses warmup_ratio, "
+            r.notes.append(Note(
+                "hf.both_warmup_keys", f"{config.where('warmup_ratio')} and warmup_steps are both set: transformers 5.x uses warmup_ratio, "
                 "4.x used warmup_steps; keep one"
-            )
+            ))
         result = _ratio_warmup(total_steps, ratio.value, config.where("warmup_ratio"))
         return r.derived("warmup_steps", result)
     if steps is not None:
@@ -375,8 +355,8 @@ def _scheduler_kwargs(r, signature, peak_lr, total_steps, warmup_steps, lenient)
 def _floor_notes(spec: ScheduleSpec) -> tuple[str, ...]:
     floor = floor_lr(spec)
     if floor is not None and floor > spec.peak_lr:
-        return (
-            f"the floor {floor:g} is above the peak {spec.peak_lr:g}: transformers accepts this and the 'decay' "
-            "climbs; lower --min-lr",
+        return (Note(
+            "floor_above_peak", f"the floor {floor:g} is above the peak {spec.peak_lr:g}: transformers accepts this and the 'decay' "
+            "climbs; lower --min-lr"),
         )
     return ()

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from cli_helpers import invoke
 
-from lrviz.readers.axolotl import AxolotlFile, axolotl_spec
+from lrviz.configs.axolotl import AxolotlFile, axolotl_spec
 from lrviz.resolve import Options
 from lrviz.schedules import lr_at
 from lrviz.spec import ScheduleSpec

@@ -31,39 +31,44 @@ STEPPING_TEXT = {
 }
 
 
-def verify_inputs(params: dict[str, Any], build_curves: Callable[..., list[Any]]) -> tuple[ScheduleSpec, int, int]:
+def verify_inputs(params: dict[str, Any], build_curves: Callable[..., list[Any]] | None = None) -> tuple[ScheduleSpec, int, int]:
     """The configured schedule (compression comes later) and the micro-batch size and accumulation to train with.
 
     The configured run length comes from ``--config`` (``max_steps``) or ``--dataset-size``; then ``--steps`` is
     only the length of the verify run. Without either, ``--steps`` is the run length itself (verified whole),
     and without ``--steps`` too it is lrviz's default 1000 updates. ``--batch-size`` and ``--grad-accum`` (or the
-    config's values) are what the fine-tune uses, defaulting to 8 and 2.
+    config's values) are what the fine-tune uses, defaulting to 8 and 2. The spec comes from the same pipeline
+    as every other command (``lrviz.configs.load``); ``build_curves`` is accepted for older callers and unused.
     """
-    from ..configs import read_config
+    from ..configs.pipeline import load, run_settings
+    from ..options import Options
 
-    configs = params["configs"]
-    if len(configs) > 1:
-        raise SpecError(f"--config is given {len(configs)} times; lrviz verify checks one schedule: give one --config")
-    config = read_config(configs[0], params["config_flavor"]) if configs else None
-    file_max_steps = config.values["max_steps"].value if config is not None and "max_steps" in config.values else -1
-    length_elsewhere = params["dataset_size"] is not None or (isinstance(file_max_steps, int) and file_max_steps > 0)
-    spec_params = dict(params, steps=None if length_elsewhere else params["steps"])
-    defaulted = []
-    sizes = []
-    for name, key, default in (("batch_size", "per_device_train_batch_size", DEFAULT_BATCH_SIZE),
-                               ("grad_accum", "gradient_accumulation_steps", DEFAULT_GRAD_ACCUM)):
-        if params[name] is not None:
-            sizes.append(params[name])
-        elif config is not None and key in config.values:
-            sizes.append(int(config.values[key].value))
-        else:
-            sizes.append(default)
-            if params["dataset_size"] is not None:  # derive the configured run with the sizes the fine-tune uses
-                spec_params[name] = default
-                defaulted.append(name)
-        if params["dataset_size"] is None and params[name] is not None:
-            spec_params[name] = None  # without --dataset-size they only shape the verify run
-    spec = build_curves(spec_params)[0].spec
+    sizes: list[int] = []
+    defaulted: list[str] = []
+
+    def adjust(options: Options, config: Any) -> Options:
+        settings = run_settings(config)
+        file_max_steps = settings.get("max_steps", -1)
+        length_elsewhere = options.dataset_size is not None or options.dataset_sizes is not None or (
+            isinstance(file_max_steps, int) and file_max_steps > 0)
+        changes: dict[str, Any] = {"steps": None if length_elsewhere else options.steps}
+        for name, default in (("batch_size", DEFAULT_BATCH_SIZE), ("grad_accum", DEFAULT_GRAD_ACCUM)):
+            given = getattr(options, name)
+            if given is not None:
+                sizes.append(given)
+            elif name in settings:
+                sizes.append(int(settings[name]))
+            else:
+                sizes.append(default)
+                if options.dataset_size is not None:  # derive the configured run with the sizes the fine-tune uses
+                    changes[name] = default
+                    defaulted.append(name)
+            if options.dataset_size is None and options.dataset_sizes is None and given is not None:
+                changes[name] = None  # without --dataset-size they only shape the verify run
+        return replace(options, **changes)
+
+    spec = load(Options.from_params(params), params["configs"], params["config_flavor"], command="verify",
+                adjust=adjust)[0].spec
     if defaulted:
         provenance = dict(spec.provenance)
         for name in defaulted:

@@ -20,8 +20,9 @@ from typing import Any, Mapping
 
 import yaml
 
-from .errors import ConfigError
-from .textfile import read_text_file
+from ..errors import ConfigError
+from ..notes import Note
+from ..textfile import read_text_file
 
 # TrainingArguments fields that shape the schedule, with the kind of value each takes.
 SCHEDULE_KEYS: dict[str, str] = {
@@ -141,10 +142,10 @@ def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[st
         fixed = _dotted(text)
         text_numbers[key] = text
         if flavor == "llamafactory":
-            notes.append(
-                f"{name}:{key} is written {text}: LLaMA-Factory (OmegaConf) reads it as {float(text)!r}, but PyYAML "
+            notes.append(Note(
+                "llamafactory.text_number", f"{name}:{key} is written {text}: LLaMA-Factory (OmegaConf) reads it as {float(text)!r}, but PyYAML "
                 f"and HfArgumentParser read it as the string '{text}'; write {fixed} to be safe"
-            )
+            ))
             return float(text)
         if lenient_numbers:
             return float(text)
@@ -177,10 +178,10 @@ def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[st
         kwargs[str(key)] = ConfigValue(value, full_key)
 
     if "deepspeed" in values:
-        notes.append(
-            f"{name}:deepspeed points to a DeepSpeed config; if it has a \"scheduler\" block, DeepSpeed's scheduler "
+        notes.append(Note(
+            "hf.deepspeed_unread", f"{name}:deepspeed points to a DeepSpeed config; if it has a \"scheduler\" block, DeepSpeed's scheduler "
             "replaces this one. lrviz does not read DeepSpeed configs yet: check that file by hand"
-        )
+        ))
     return ConfigFile(path, flavor, values, kwargs, tuple(notes), raw=data, text_numbers=text_numbers)
 
 
@@ -246,3 +247,13 @@ def _checked(path: str, key: str, kind: str, value: Any) -> Any:
             raise ConfigError(f"{where} = {value!r} must be a whole number")
         return int(value)
     return value
+
+
+def looks_like(data: Any) -> bool:
+    """Any mapping is read as TrainingArguments keys: this format is the fallback."""
+    return isinstance(data, dict)
+
+
+read_text = _read_text
+load_yaml = _load_yaml
+read = read_config

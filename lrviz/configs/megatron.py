@@ -196,3 +196,9 @@ def megatron_spec(options: Any, args: MegatronArgs) -> Any:
                             framework_version=options.framework_version)
     except SpecError as error:
         raise SpecError(f"{label}: {error}") from None
+
+
+# The interface every config format module has (lrviz.configs.pipeline).
+looks_like = looks_like_megatron
+read = read_megatron
+to_spec = megatron_spec

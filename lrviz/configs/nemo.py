@@ -148,3 +148,9 @@ def nemo_spec(options: Any, nemo: NemoFile) -> Any:
     from ..frameworks.catalog import spec_notes
 
     return replace(spec, notes=notes + spec_notes(spec))
+
+
+# The interface every config format module has (lrviz.configs.pipeline).
+looks_like = looks_like_nemo
+read = read_nemo
+to_spec = nemo_spec

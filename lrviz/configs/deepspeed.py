@@ -237,3 +237,8 @@ def follow_reference(config_path: str, value: Any) -> Reference:
                  f"next to {name}): if it has a \"scheduler\" block, DeepSpeed's scheduler replaces the one drawn here; "
                  "run lrviz from the folder you launch training from"),
     )
+
+
+# The interface every config format module has (lrviz.configs.pipeline); to_spec is deepspeed_run.deepspeed_spec.
+looks_like = looks_like_deepspeed
+read = read_deepspeed
