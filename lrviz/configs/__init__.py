@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# The config formats, as --config-flavor names them (the CLI's choices come from here).
-FLAVORS = ("hf", "llamafactory", "deepspeed", "axolotl", "megatron", "nemo")
+from .formats import FLAVORS
 
 _FROM_PIPELINE = ("load", "read", "to_spec", "Loaded", "flavor_of")
 _FROM_HF = ("SCHEDULE_KEYS", "ConfigFile", "ConfigValue", "read_config", "_read_text", "_load_yaml")

@@ -30,7 +30,7 @@ from .hf import ConfigFile
 from .megatron import MegatronArgs
 from .nemo import NemoFile
 
-from . import FLAVORS
+from .formats import FLAVORS
 
 Config = Any  # ConfigFile | DeepSpeedFile | AxolotlFile | MegatronArgs | NemoFile
 

@@ -22,7 +22,7 @@ DEEPSPEED_TYPES = ("WarmupLR", "WarmupDecayLR", "WarmupCosineLR")
 
 def signatures() -> dict[str, dict[str, Any]]:
     """``{framework: {scheduler: Signature}}`` for every framework but ``hf``."""
-    from ..signatures import FLOOR_ABSOLUTE, FLOOR_NONE, FLOOR_RATIO, Kwarg, Signature
+    from ..signature_types import FLOOR_ABSOLUTE, FLOOR_NONE, FLOOR_RATIO, Kwarg, Signature
 
     warmup_type = Kwarg("warmup_type", "choice", "log", choices=("log", "linear"))
     deepspeed = {

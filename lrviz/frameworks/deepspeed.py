@@ -115,12 +115,11 @@ def param_group_lrs(spec: Any, steps: Sequence[int] | np.ndarray, base_lrs: Sequ
     treats like group 0; this also reproduces the one difference between groups: before 0.19.0,
     ``WarmupCosineLR`` leaves groups 1, 2, ... at their own LR for update 0.
     """
-    from ..schedules import lr_at
-
     k = np.asarray(steps, dtype=np.float64)
+    lr_of = {"WarmupLR": _warmup_lr, "WarmupDecayLR": _warmup_decay_lr, "WarmupCosineLR": _warmup_cosine_lr}[spec.scheduler]
     result = []
     for index, base in enumerate(base_lrs):
-        lr = lr_at(spec, k, base_lr=base)
+        lr = lr_of(k, spec, float(base))  # what lrviz.schedules.lr_at(spec, k, base_lr=base) computes
         if index > 0 and spec.scheduler == "WarmupCosineLR" and not at_least(spec.framework_version, LIST_FIX_SINCE):
             lr = np.where(k == 0, float(base), lr)
         result.append(lr)
@@ -160,7 +159,7 @@ def check_spec(spec: Any, kwargs: dict[str, Any]) -> None:
 
 
 def _critical(spec: Any, lo: int, hi: int) -> np.ndarray:
-    from ..schedules import _cosine_extrema
+    from ..schedule_math import _cosine_extrema
 
     W, T = warmup_length(spec), spec.total_steps
     # update s = i + 1: construction (s=0), first step (s=1), end of warmup (i = W-1, W), end of decay (i = T-1, T)
@@ -187,7 +186,7 @@ def describe(spec: Any) -> str:
 
 
 def schedule_defs() -> dict[tuple[str, str], Any]:
-    from ..schedules import ScheduleDef
+    from ..schedule_math import ScheduleDef
 
     def factor_of(lr_fn):
         return lambda k, spec: lr_fn(k, spec, spec.peak_lr) / spec.peak_lr

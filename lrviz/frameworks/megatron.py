@@ -111,7 +111,7 @@ def _critical(spec: Any, lo: int, hi: int) -> np.ndarray:
 
 
 def schedule_defs() -> dict[tuple[str, str], Any]:
-    from ..schedules import ScheduleDef
+    from ..schedule_math import ScheduleDef
 
     def factor(k, spec):
         return _lr(k, spec, spec.peak_lr) / spec.peak_lr
