@@ -120,6 +120,30 @@ class Count(click.ParamType):
         return number
 
 
+class DatasetSize(click.ParamType):
+    """``--dataset-size``: one number of training examples, or one per dataset (``alpaca_en_demo=1000,identity=91``)
+    for a LLaMA-Factory config that names several."""
+
+    name = "N|NAME=N,..."
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | dict[str, int]:
+        if isinstance(value, (int, dict)) and not isinstance(value, bool):
+            return value
+        text = str(value).strip()
+        if "=" not in text:
+            return Count(1).convert(text, param, ctx)
+        sizes: dict[str, int] = {}
+        for piece in text.split(","):
+            name, equals, count = piece.partition("=")
+            name = name.strip()
+            if not equals or not name:
+                self.fail(f"{piece.strip()!r} is not NAME=N; write it like alpaca_en_demo=1000,identity=91", param, ctx)
+            if name in sizes:
+                self.fail(f"{name} is given twice", param, ctx)
+            sizes[name] = Count(1).convert(count.strip(), param, ctx)
+        return sizes
+
+
 def kwargs_from_text(text: str) -> dict[str, Any]:
     """A JSON object or a Python-literal dict, like HF's lr_scheduler_kwargs; ValueError otherwise."""
     import ast
@@ -187,7 +211,9 @@ def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--framework-version", metavar="VERSION",
                      help="Release whose behaviour to model (deepspeed: 0.18.0 and later).  [default: the current release]"),
         click.option("--steps", type=Count(1), help="Total optimizer updates (HF max_steps).  [default: 1000]"),
-        click.option("--dataset-size", type=Count(1), help="Training examples: derive the updates as the Trainer does."),
+        click.option("--dataset-size", type=DatasetSize(),
+                     help="Training examples: derive the updates as the Trainer does; for a LLaMA-Factory config, one "
+                          "size per dataset as NAME=N,NAME=N (max_samples caps each)."),
         click.option("--batch-size", type=Count(1), help="Per-device batch size (per_device_train_batch_size).  [default: 8]"),
         click.option("--grad-accum", type=Count(1), help="Gradient accumulation steps.  [default: 1]"),
         click.option("--gpus", type=Count(1), help="Data-parallel processes (world size).  [default: 1]"),

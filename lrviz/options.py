@@ -36,8 +36,12 @@ class Options:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "Options":
-        """The options among a command's click parameters (absent ones stay None)."""
-        return cls(**{f.name: params.get(f.name) for f in fields(cls)})
+        """The options among a command's click parameters (absent ones stay None); ``--dataset-size NAME=N,...``
+        (a mapping) becomes ``dataset_sizes``."""
+        values = {f.name: params.get(f.name) for f in fields(cls)}
+        if isinstance(values["dataset_size"], Mapping):
+            values["dataset_sizes"], values["dataset_size"] = dict(values["dataset_size"]), None
+        return cls(**values)
 
     def given(self) -> bool:
         """Whether any schedule option was given."""

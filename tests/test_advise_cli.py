@@ -220,7 +220,6 @@ def test_scheduler_kwargs_flag_with_a_wrong_floor_key():
     ('{"scheduler": {"type": "WarmupCosineLR", "params": {"warmup_type": "linear"}}}', "warning"),
     ('{"zero_optimization": {"stage": 2}}', None),
     (None, "info"),  # the file is not there
-    ("{not json", "info"),
 ])
 def test_deepspeed_reference(tmp_path, ds, severity):
     if ds is not None:
@@ -230,6 +229,14 @@ def test_deepspeed_reference(tmp_path, ds, severity):
     found = by_rule(document, "T06")
     assert [f["severity"] for f in found] == ([severity] if severity else [])
     assert not any("points to a DeepSpeed config" in note for note in document["notes"])
+
+
+def test_a_malformed_referenced_deepspeed_file_is_bad_input_in_advise_as_in_plot(tmp_path):
+    write(tmp_path, "ds.json", "{not json")
+    config = write(tmp_path, "run.yaml", "learning_rate: 2.0e-4\nlr_scheduler_type: cosine\nmax_steps: 100\ndeepspeed: ds.json\n")
+    errors = [invoke([command, "--config", config, "--no-file"] if command == "plot" else [command, "--config", config], 2).stderr
+              for command in ("advise", "plot")]
+    assert errors[0] == errors[1] and "ds.json: invalid JSON at line 1" in errors[0] and len(errors[0].splitlines()) == 1
 
 
 @pytest.mark.parametrize("raw, flavor, expected", [

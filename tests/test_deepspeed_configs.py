@@ -102,22 +102,24 @@ def llamafactory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_deepspeed_warmuplr_replaces_the_requested_cosine(llamafactory: Path, tmp_path: Path) -> None:
-    # 2,000 examples, batch 1, GA 8 -> 250 updates/epoch, T = 750; W = ceil(0.1 * 750) = 75
-    result = invoke(["plot", "--config", llamafactory, "--dataset-size", 2000, "-o", tmp_path / "run.png"])
+    # max_samples: 1000 caps each dataset: 1,000 + 1,000 examples, batch 1, GA 8 -> 250 updates/epoch, T = 750;
+    # W = ceil(0.1 * 750) = 75
+    sizes = "identity=1000,alpaca_en_demo=1000"
+    result = invoke(["plot", "--config", llamafactory, "--dataset-size", sizes, "-o", tmp_path / "run.png"])
     text = " ".join(result.stdout.split())
     assert "lr_scheduler_type: cosine" in text and "is ignored: ds_z3_config.json's WarmupLR runs instead" in text
     assert "log-shaped warmup over 75 updates, then a constant LR: no decay" in text
     assert "deepspeed:WarmupLR" in text
     assert (tmp_path / "run.png").read_bytes().startswith(b"\x89PNG")
 
-    settings = plot_json("--config", llamafactory, "--dataset-size", 2000)["schedules"][0]["settings"]
+    settings = plot_json("--config", llamafactory, "--dataset-size", sizes)["schedules"][0]["settings"]
     assert (settings["framework"], settings["scheduler"]) == ("deepspeed", "WarmupLR")
     assert settings["notes"][0].startswith("your lr_scheduler_type: cosine")
     assert settings["provenance"]["scheduler"] == "ds_z3_config.json:scheduler.type"
     assert (settings["total_steps"], settings["warmup_steps"], settings["peak_lr"]) == (750, 75, 1e-5)
     assert settings["scheduler_kwargs"] == {"warmup_min_lr": 0, "warmup_max_lr": 1e-5}
 
-    drawn = csv_lrs("--config", llamafactory, "--dataset-size", 2000)
+    drawn = csv_lrs("--config", llamafactory, "--dataset-size", sizes)
     # what transformers hands DeepSpeed for the "auto" values, and what the real WarmupLR then does
     expected = real_deepspeed("WarmupLR", {"warmup_min_lr": 0, "warmup_max_lr": 1e-5, "warmup_num_steps": 75}, 1e-5, 750)
     if expected is not None:

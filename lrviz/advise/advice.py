@@ -103,11 +103,17 @@ def advise_options(options: Options, config: ConfigFile | None, *, profile: str 
                        transformers_version=_transformers_version())
         return _finish(facts, RunLength(max_steps=spec.total_steps), spec.notes)
     prepared = prepare(options, config)
-    spec = resolve(prepared.options, prepared.config)
+    deepspeed = referenced_deepspeed(config)
+    if deepspeed is not None and deepspeed.scheduler is not None:
+        # The one place advise departs from the pipeline's spec: DeepSpeed's block replaces the Trainer's scheduler
+        # (T06 says so and how to remove it), and the advice is on the schedule the config asks for.
+        spec = resolve(prepared.options, prepared.config)
+    else:
+        spec = to_spec(prepared.options, prepared.config, strict=False)
     chosen, why = pick_profile(profile, config.raw if config else None, config.flavor if config else None,
                                config.where("").rstrip(":") if config else None)
     facts = gather(spec, chosen, profile_reason=why, options=prepared.options, config=prepared.config, traps=prepared.traps,
-                   deepspeed=referenced_deepspeed(config), beta2=beta2, group_lrs=group_lrs,
+                   deepspeed=deepspeed, beta2=beta2, group_lrs=group_lrs,
                    transformers_version=_transformers_version())
     notes = tuple(note for note in spec.notes if code_of(note) not in _NOTES_COVERED)
     return _finish(facts, run_length(spec, prepared.options, prepared.config), notes)

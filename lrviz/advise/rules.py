@@ -560,6 +560,11 @@ def _t08(f: Facts) -> list[Hit]:
                 "nothing", "harmless in most runs" + alternative)]
 
 
+def _t09(f: Facts) -> list[Hit]:
+    # the pipeline's own wording (lrviz.configs.rejections), so plot, verify and check-run say the same
+    return [Hit(f"{trap.where.split(':')[0]}: {trap.detail['message']}", trap.detail["fix"]) for trap in f.traps_of("rejected")]
+
+
 # ------------------------------------------------------------------------------------------ the rules
 
 RULES: tuple[Rule, ...] = (
@@ -758,6 +763,13 @@ RULES: tuple[Rule, ...] = (
          "HF cosine_with_min_lr, linear, cosine and Axolotl/Megatron spend update 0 at LR 0; DeepSpeed spends two "
          "(schedulers.md table A).",
          "framework", _t08),
+    Rule("T09", "the framework refuses the config at launch", "error", "framework",
+         "a key the framework's argument parser does not take (a floor outside lr_scheduler_kwargs, an unknown "
+         "LLaMA-Factory key), or a floor key the scheduler does not take",
+         "transformers hf_argparser.py HfArgumentParser.parse_dict raises ValueError('Some keys are not used by the "
+         "HfArgumentParser'); LLaMA-Factory hparams/parser.py _parse_args calls it with allow_extra_keys=False; "
+         "transformers optimization.py get_scheduler passes lr_scheduler_kwargs to the scheduler function (TypeError).",
+         "framework", _t09),
 )
 
 RULES_BY_ID = {rule.id: rule for rule in RULES}

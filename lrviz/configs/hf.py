@@ -69,6 +69,8 @@ class ConfigFile:
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
     # Keys whose number PyYAML reads as text (``2e-6``), with that text; filled in every flavor.
     text_numbers: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # What the framework refuses at launch (lrviz.configs.rejections); the pipeline raises the first one.
+    rejections: tuple[Any, ...] = field(default=(), compare=False)
 
     def where(self, key: str) -> str:
         return f"{os.path.basename(self.path)}:{key}"
@@ -182,7 +184,15 @@ def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[st
             "hf.deepspeed_unread", f"{name}:deepspeed points to a DeepSpeed config; if it has a \"scheduler\" block, DeepSpeed's scheduler "
             "replaces this one. lrviz does not read DeepSpeed configs yet: check that file by hand"
         ))
-    return ConfigFile(path, flavor, values, kwargs, tuple(notes), raw=data, text_numbers=text_numbers)
+    from .llamafactory import accepted_keys
+    from .rejections import find
+
+    accepted = accepted_keys(data, notes, name) if flavor == "llamafactory" else None
+    scheduler = values["lr_scheduler_type"].value if "lr_scheduler_type" in values else "linear"
+    found = find(name, data, flavor, accepted, scheduler, {key: item.value for key, item in kwargs.items()},
+                 scheduler_given="lr_scheduler_type" in values)
+    return ConfigFile(path, flavor, values, kwargs, tuple(notes), raw=data, text_numbers=text_numbers,
+                      rejections=tuple(found))
 
 
 def _dotted(text: str) -> str:

@@ -142,11 +142,27 @@ def _yaml_or_none(path: str, strict: bool) -> Any:
         return None  # read_config reports it
 
 
-def to_spec(options: Options, config: ConfigFile | DeepSpeedFile | AxolotlFile | None, **compare: Any) -> ScheduleSpec:
+def to_spec(options: Options, config: Config | None, *, strict: bool = True, **compare: Any) -> ScheduleSpec:
     """The spec of the schedule that runs for ``options`` + ``config`` (see the module docstring).
 
-    ``compare``: ``scheduler``, ``extra_kwargs``, ``lenient`` of ``lrviz.resolve.resolve`` (one ``--compare`` curve).
+    ``strict``: stop on what the framework refuses at launch (``rejections``); ``lrviz advise`` passes False and
+    reports them as findings. ``compare``: ``scheduler``, ``extra_kwargs``, ``lenient`` of ``lrviz.resolve.resolve``
+    (one ``--compare`` curve).
     """
+    if isinstance(config, ConfigFile):
+        if strict:
+            check_rejections(options, config)
+        options, examples = _llamafactory_examples(options, config)
+        spec = _spec_of(options, config, **compare)
+        return spec if examples is None else _with_examples(spec, examples)
+    if options.dataset_sizes is not None:
+        where = f"--config {config.path} is not a LLaMA-Factory config" if config is not None else "without --config"
+        raise SpecError(f"--dataset-size {','.join(f'{k}={v}' for k, v in options.dataset_sizes.items())}: one size per "
+                        f"dataset is for a LLaMA-Factory config that names its datasets; {where}: give one number")
+    return _spec_of(options, config, **compare)
+
+
+def _spec_of(options: Options, config: Config | None, **compare: Any) -> ScheduleSpec:
     if isinstance(config, AxolotlFile) or (config is None and options.framework == "axolotl" and not compare):
         if compare:
             raise SpecError(f"--compare overlays transformers scheduler types; --config {config.path} is an Axolotl config: "
@@ -224,3 +240,46 @@ def run_settings(config: Config | None) -> dict[str, Any]:
         names = {"max_steps": "max_steps", "batch_size": "micro_batch_size", "grad_accum": "gradient_accumulation_steps"}
         return {name: config.values[key] for name, key in names.items() if config.values.get(key) is not None}
     return {}
+
+
+def rejections(options: Options, config: ConfigFile) -> list[Any]:
+    """What the framework refuses at launch in ``config`` (``lrviz.configs.rejections``), given the flags: a
+    scheduler given by ``--scheduler`` replaces the file's, so the file's floor key is then not refused for it."""
+    return [found for found in config.rejections
+            if not (found.code == "floor_not_accepted" and options.scheduler is not None)]
+
+
+def check_rejections(options: Options, config: ConfigFile) -> None:
+    """Stop on the first thing the framework refuses (plot, verify, check-run; advise reports them instead)."""
+    found = rejections(options, config)
+    if found:
+        raise ConfigError(found[0].line(config.path))
+
+
+def _llamafactory_examples(options: Options, config: ConfigFile) -> tuple[Options, str | None]:
+    """A LLaMA-Factory config's training-set size from --dataset-size (max_samples, val_size, one size per dataset),
+    as the --dataset-size the HF Trainer arithmetic then uses; the arithmetic for the provenance."""
+    if config.flavor != "llamafactory" or (options.dataset_size is None and options.dataset_sizes is None):
+        if options.dataset_sizes is not None:
+            raise SpecError(f"--dataset-size {','.join(f'{k}={v}' for k, v in options.dataset_sizes.items())}: one "
+                            f"size per dataset is for a LLaMA-Factory config; --config {config.path} is read as "
+                            "TrainingArguments: give one number")
+        return options, None
+    if options.steps is not None:
+        return options, None  # resolve names the conflict
+    max_steps = config.values.get("max_steps")
+    if max_steps is not None and max_steps.value > 0:
+        return options, None  # max_steps wins, as in the Trainer (resolve notes it)
+    from .llamafactory import training_examples
+
+    found = training_examples(config.path, config.raw, options.dataset_size, options.dataset_sizes)
+    if found is None:
+        return options, None
+    count, arithmetic = found
+    return replace(options, dataset_size=count, dataset_sizes=None), arithmetic
+
+
+def _with_examples(spec: ScheduleSpec, arithmetic: str) -> ScheduleSpec:
+    provenance = dict(spec.provenance)
+    provenance["dataset_size"] = Source("derived", "", arithmetic)
+    return replace(spec, provenance=provenance)
