@@ -84,6 +84,11 @@ class Facts:
         """The update at which the decay first reaches the floor (may lie past the run); None without a decay."""
         spec = self.spec
         W, T = spec.warmup_steps, spec.total_steps
+        if spec.framework != "hf":  # another framework's names: read the horizon off its own curve and settings
+            decay_iters = spec.scheduler_kwargs.get("lr_decay_iters") if spec.framework == "megatron" else None
+            if decay_iters:
+                return float(decay_iters)  # Megatron decays over --lr-decay-iters, which may pass --train-iters
+            return None if self.summary.floor_step is None else float(self.summary.floor_step)
         if spec.scheduler in COSINE_TYPES:
             cycles = abs(float(spec.kwarg("num_cycles")))
             if cycles == 0:
