@@ -113,7 +113,10 @@ def find(name: str, data: Mapping[str, Any], flavor: str, accepted: frozenset[st
     if misplaced:
         keys = list(misplaced)
         target = _scheduler_for(keys, scheduler)
-        moved = {key: value for key, value in kwargs.items() if key not in FLOOR_KEYS or key in misplaced}
+        moved = dict(kwargs)
+        if {"min_lr", "min_lr_rate"} & set(misplaced):  # one floor only (transformers: "Only one of min_lr or ...")
+            moved.pop("min_lr", None)
+            moved.pop("min_lr_rate", None)
         moved.update({key: value for key, (_, value) in misplaced.items()})
         spots = ", ".join(f"{where}: {_yaml(value)}" for where, value in misplaced.values())
         refused = [where.split(".")[0] for where, _ in misplaced.values() if where.split(".")[0] in unknown]
