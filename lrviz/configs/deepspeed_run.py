@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ConfigError, SpecError
-from ..notes import code_of
+from ..notes import Note, code_of
 from ..options import Options
 from ..resolve import HF_DEFAULTS, LRVIZ_DEFAULTS, _Resolver, _total_steps, _warmup_steps
 from ..spec import ScheduleSpec, Source
@@ -92,6 +92,8 @@ def deepspeed_spec(options: Options, ds: DeepSpeedFile, hf: ConfigFile | Trainer
     if options.num_cycles is not None:
         raise SpecError(f"--num-cycles: DeepSpeed's {name} ({ds.where('scheduler.type')}) has no num_cycles; drop the flag")
 
+    if hf is None and (options.dataset_size is not None or options.dataset_sizes is not None):
+        hf = command_line_trainer(ds)  # `deepspeed train.py --deepspeed ds.json --learning_rate ...`: flags are the Trainer's
     run = hf if isinstance(hf, TrainerRun) or hf is None else _trainer_run(options, hf, ds, params)
     if run is not None:
         if ds.optimizer_lr is not None and ds.optimizer_lr != "auto" and ds.optimizer_lr != run.peak:
@@ -112,11 +114,6 @@ def deepspeed_spec(options: Options, ds: DeepSpeedFile, hf: ConfigFile | Trainer
     else:
         if options.scheduler is not None and options.scheduler != name:
             raise SpecError(f"--scheduler {options.scheduler}: {ds.where('scheduler.type')} = {name}; drop --scheduler")
-        if options.dataset_size is not None:
-            raise SpecError(
-                f"--dataset-size: {label} alone does not derive the run length (DeepSpeed reads total_num_steps); "
-                "use --steps N, or pass the training config that references it"
-            )
         peak, total, hf_warmup, trainer = _standalone_values(options, ds, params, b), None, None, None
         total = _standalone_total(options, ds, params, b)
 
@@ -186,6 +183,16 @@ def deepspeed_spec(options: Options, ds: DeepSpeedFile, hf: ConfigFile | Trainer
     if run is not None:
         b.notes.insert(0, _override_warning(run, ds, spec, describe(spec)))
     return replace(spec, notes=tuple(b.notes))
+
+
+def command_line_trainer(ds: DeepSpeedFile) -> ConfigFile:
+    """The HF Trainer launched from the command line with ``--deepspeed ds.json``: no training config file, its
+    TrainingArguments are the flags (``--lr``, ``--dataset-size`` with ``--batch-size``, ``--grad-accum``,
+    ``--gpus``, ``--epochs``, ``--warmup-*``) and transformers' defaults. It fills the block's "auto" values
+    (``HfTrainerDeepSpeedConfig.trainer_config_process`` / ``trainer_config_finalize``) as for a config file."""
+    return ConfigFile(ds.path, "hf", {}, {}, (Note("deepspeed.command_line_trainer",
+                      f"{ds.name} with --dataset-size: read as launched by the HF Trainer from the command line "
+                      "(deepspeed train.py --deepspeed ...): the flags are its TrainingArguments, which fill \"auto\""),))
 
 
 def _mismatch(label: str, key: str, value: Any, trainer: str) -> str:
