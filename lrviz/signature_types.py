@@ -24,7 +24,7 @@ class Kwarg:
     """One keyword argument a scheduler accepts through ``lr_scheduler_kwargs``."""
 
     name: str
-    kind: str  # "float", "int", "choice"
+    kind: str  # "float", "int", "choice", "bool"
     default: Any = None
     required: bool = False
     choices: tuple[str, ...] = ()

@@ -215,6 +215,10 @@ def _checked_value(signature: Signature, key: str, kind: str, choices: tuple[str
     where = f"lr_scheduler_kwargs: {key} = {_describe(value)}"
     if value is None:
         return None
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise SpecError(f"{where} must be true or false (for {signature.name})")
+        return value
     if kind == "choice":
         if value not in choices:
             raise SpecError(f"{where} is not one of {', '.join(choices)} (for {signature.name})")

@@ -205,8 +205,9 @@ def _deepspeed_lrs(spec: dict[str, Any], updates: list[int]) -> list[float] | No
     except ImportError:
         return None
     params = dict(spec["scheduler_kwargs"])
-    params["warmup_num_steps"] = spec["warmup_steps"]
-    if spec["scheduler"] != "WarmupLR":
+    if spec["scheduler"].startswith("Warmup"):  # OneCycle and LRRangeTest have neither
+        params["warmup_num_steps"] = spec["warmup_steps"]
+    if spec["scheduler"] in ("WarmupDecayLR", "WarmupCosineLR"):
         params["total_num_steps"] = spec["total_steps"]
     optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=spec["peak_lr"])
     scheduler = getattr(lr_schedules, spec["scheduler"])(optimizer, **params)

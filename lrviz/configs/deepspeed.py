@@ -38,9 +38,14 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
                       "last_batch_iteration"),
     "WarmupCosineLR": ("total_num_steps", "warmup_min_ratio", "warmup_num_steps", "cos_min_ratio", "warmup_type",
                        "last_batch_iteration"),
+    "OneCycle": ("cycle_min_lr", "cycle_max_lr", "decay_lr_rate", "cycle_first_step_size", "cycle_second_step_size",
+                 "cycle_first_stair_count", "cycle_second_stair_count", "decay_step_size", "cycle_momentum",
+                 "cycle_min_mom", "cycle_max_mom", "decay_mom_rate", "last_batch_iteration"),
+    "LRRangeTest": ("lr_range_test_min_lr", "lr_range_test_step_size", "lr_range_test_step_rate",
+                    "lr_range_test_staircase", "last_batch_iteration"),
 }
-REQUIRED = {"WarmupDecayLR": ("total_num_steps",), "WarmupCosineLR": ("total_num_steps",)}
-NOT_MODELLED = ("LRRangeTest", "OneCycle")
+REQUIRED = {"WarmupDecayLR": ("total_num_steps",), "WarmupCosineLR": ("total_num_steps",), "OneCycle": ("cycle_min_lr", "cycle_max_lr")}
+NOT_MODELLED: tuple[str, ...] = ()
 # torch.optim.lr_scheduler names DeepSpeed also accepts as a "type" (lrviz does not model them run by DeepSpeed).
 TORCH_NAMES = (
     "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "SequentialLR",
@@ -155,7 +160,8 @@ def read_deepspeed(path: str, *, data: Any = None, prefix: str = "", referenced_
         if key not in params:
             raise ConfigError(
                 f"{label}: scheduler.params.{key} is missing ({scheduler_type} has no default for it; DeepSpeed raises "
-                f"TypeError); add \"{key}\": \"auto\" (filled by the HF Trainer) or a number of updates"
+                f"TypeError); add \"{key}\": " + ("\"auto\" (filled by the HF Trainer) or a number of updates"
+                                                  if key == "total_num_steps" else "a learning rate")
             )
     notes = []
     if extra:
@@ -174,6 +180,10 @@ def _check_param(label: str, scheduler_type: str, key: str, value: Any) -> None:
     if key == "warmup_type":
         if not isinstance(value, str):
             raise ConfigError(f"{where} must be \"log\" or \"linear\"")
+        return
+    if key in ("cycle_momentum", "lr_range_test_staircase"):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false")
         return
     if key == "last_batch_iteration":
         if value != -1:

@@ -95,6 +95,8 @@ def deepspeed_spec(options: Options, ds: DeepSpeedFile, hf: ConfigFile | Trainer
     if hf is None and (options.dataset_size is not None or options.dataset_sizes is not None):
         hf = command_line_trainer(ds)  # `deepspeed train.py --deepspeed ds.json --learning_rate ...`: flags are the Trainer's
     run = hf if isinstance(hf, TrainerRun) or hf is None else _trainer_run(options, hf, ds, params)
+    if name in ("OneCycle", "LRRangeTest"):
+        return _cyclic_spec(options, ds, run, b, version)
     if run is not None:
         if ds.optimizer_lr is not None and ds.optimizer_lr != "auto" and ds.optimizer_lr != run.peak:
             raise ConfigError(
@@ -183,6 +185,73 @@ def deepspeed_spec(options: Options, ds: DeepSpeedFile, hf: ConfigFile | Trainer
     if run is not None:
         b.notes.insert(0, _override_warning(run, ds, spec, describe(spec)))
     return replace(spec, notes=tuple(b.notes))
+
+
+def _cyclic_spec(options: Options, ds: DeepSpeedFile, run: TrainerRun | None, b: _Built, version: str | None) -> ScheduleSpec:
+    """OneCycle and LRRangeTest (``lrviz.frameworks.deepspeed_cyclic``): absolute LRs from the block, no warmup, no
+    total of their own (the run length is the Trainer's, --steps, or lrviz's default)."""
+    from ..frameworks.deepspeed import describe
+
+    name, label = ds.scheduler_type, _label(ds)
+    if options.scheduler is not None and options.scheduler != name:
+        raise SpecError(f"--scheduler {options.scheduler}: {ds.where('scheduler.type')} = {name}; drop --scheduler")
+    for flag, value in (("--warmup-steps", options.warmup_steps), ("--warmup-ratio", options.warmup_ratio)):
+        if value and run is None:
+            raise SpecError(f"{flag} {value:g}: DeepSpeed's {name} has no warmup (its LR comes from {ds.where('scheduler.params')}); "
+                            "drop the flag")
+    if options.min_lr is not None or options.min_lr_rate is not None:
+        raise SpecError(f"--min-lr / --min-lr-rate: DeepSpeed's {name} sets its LRs from {ds.where('scheduler.params')}; "
+                        "drop the flag and edit the file")
+    kwargs: dict[str, Any] = {}
+    for key, value in ds.params.items():
+        if key == "last_batch_iteration":
+            continue
+        if value == "auto":
+            raise ConfigError(f'{label}: scheduler.params.{key} = "auto" is not filled by transformers (only warmup_min_lr, '
+                              f"warmup_max_lr, total_num_steps and warmup_num_steps are); DeepSpeed would get the text "
+                              "\"auto\"; write a value")
+        kwargs[key] = value
+        b.file(f"kwargs.{key}", f"scheduler.params.{key}")
+    for key, value in (options.scheduler_kwargs or {}).items():
+        kwargs[key] = value
+        b.provenance[f"kwargs.{key}"] = Source("flag", "--scheduler-kwargs")
+    if name == "OneCycle":
+        peak_key, peak = "cycle_max_lr", kwargs.get("cycle_max_lr")
+    else:
+        peak_key, peak = "lr_range_test_min_lr", kwargs.get("lr_range_test_min_lr", 1e-3)
+    if peak_key in kwargs:
+        b.provenance["peak_lr"] = b.provenance[f"kwargs.{peak_key}"]
+    else:
+        b.provenance["peak_lr"] = Source("default", f"DeepSpeed: {peak_key} = {peak:g}")
+    if options.lr is not None and run is None:
+        raise SpecError(f"--lr {options.lr:g}: DeepSpeed's {name} overwrites the optimizer's lr with its own "
+                        f"({ds.where('scheduler.params.' + peak_key)}); drop --lr")
+    if run is not None:
+        total = run.total
+        b.provenance["total_steps"] = run.provenance.get("total_steps", Source("default", "transformers"))
+        b.notes.extend(run.notes)
+        b.notes.append(f"{run.asked.split(':')[0] if ':' in run.asked else run.asked} and learning_rate {run.peak:g} "
+                       f"are overwritten by DeepSpeed's {name}")
+    elif options.steps is not None:
+        total = options.steps
+        b.provenance["total_steps"] = Source("flag", "--steps")
+    else:
+        total = LRVIZ_DEFAULTS["steps"]
+        b.provenance["total_steps"] = Source("default", "lrviz")
+        b.notes.append(f"DeepSpeed's {name} has no run length of its own: lrviz draws {total} updates; pass --steps N")
+    b.provenance["warmup_steps"] = Source("default", f"{name} has no warmup")
+    try:
+        spec = ScheduleSpec(scheduler=name, peak_lr=peak, total_steps=total, warmup_steps=0, scheduler_kwargs=kwargs,
+                            framework="deepspeed", provenance=b.provenance, framework_version=version)
+    except SpecError as error:
+        raise SpecError(f"{label}: {error}") from None
+    notes = list(b.notes)
+    if name == "OneCycle" and kwargs.get("cycle_momentum", True):
+        notes.append(f"{ds.name}: OneCycle also cycles Adam's beta1 between cycle_min_mom and cycle_max_mom "
+                     "(cycle_momentum); lrviz draws the LR")
+    if run is not None:
+        notes.insert(0, _override_warning(run, ds, spec, describe(spec)))
+    return replace(spec, notes=tuple(notes))
 
 
 def command_line_trainer(ds: DeepSpeedFile) -> ConfigFile:

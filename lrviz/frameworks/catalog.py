@@ -17,7 +17,7 @@ STEP_NAMES: dict[tuple[str, str], tuple[str, str]] = {
     ("deepspeed", "WarmupCosineLR"): ("total_num_steps", "warmup_num_steps"),
 }
 
-DEEPSPEED_TYPES = ("WarmupLR", "WarmupDecayLR", "WarmupCosineLR")
+DEEPSPEED_TYPES = ("WarmupLR", "WarmupDecayLR", "WarmupCosineLR", "OneCycle", "LRRangeTest")
 
 
 def signatures() -> dict[str, dict[str, Any]]:
@@ -51,6 +51,29 @@ def signatures() -> dict[str, dict[str, Any]]:
                 FLOOR_RATIO,
                 "warmup from warmup_min_ratio x lr to lr, then cosine decay to cos_min_ratio x lr",
                 floor_kwarg="cos_min_ratio",
+            ),
+            Signature(
+                "deepspeed",
+                "OneCycle",
+                (Kwarg("cycle_min_lr", "float", None, required=True), Kwarg("cycle_max_lr", "float", None, required=True),
+                 Kwarg("decay_lr_rate", "float", 0.0), Kwarg("cycle_first_step_size", "float", 2000),
+                 Kwarg("cycle_second_step_size", "float", None), Kwarg("cycle_first_stair_count", "int", 0),
+                 Kwarg("cycle_second_stair_count", "int", None), Kwarg("decay_step_size", "float", 0),
+                 Kwarg("cycle_momentum", "bool", True), Kwarg("cycle_min_mom", "float", 0.8),
+                 Kwarg("cycle_max_mom", "float", 0.9), Kwarg("decay_mom_rate", "float", 0.0)),
+                FLOOR_NONE,
+                "one cycle from cycle_min_lr up to cycle_max_lr and back, then cycle_min_lr / (1 + decay_lr_rate x "
+                "iterations / decay_step_size)",
+                warmup=False,
+            ),
+            Signature(
+                "deepspeed",
+                "LRRangeTest",
+                (Kwarg("lr_range_test_min_lr", "float", 1e-3), Kwarg("lr_range_test_step_size", "int", 2000),
+                 Kwarg("lr_range_test_step_rate", "float", 1.0), Kwarg("lr_range_test_staircase", "bool", False)),
+                FLOOR_NONE,
+                "LR range test: lr_range_test_min_lr x (1 + step_rate x updates / step_size), rising without end",
+                warmup=False,
             ),
         )
     }

@@ -1,4 +1,5 @@
-"""DeepSpeed's own LR schedulers, exact: ``WarmupLR``, ``WarmupDecayLR``, ``WarmupCosineLR``.
+"""DeepSpeed's own LR schedulers, exact: ``WarmupLR``, ``WarmupDecayLR``, ``WarmupCosineLR`` (``OneCycle`` and
+``LRRangeTest``: ``deepspeed_cyclic``).
 
 Source: DeepSpeed 0.19.8 ``deepspeed/runtime/lr_schedules.py`` (and the older releases named below), with the
 stepping of ``deepspeed/runtime/engine.py``: the constructor sets the LR for ``last_batch_iteration = -1``, and
@@ -115,8 +116,11 @@ def param_group_lrs(spec: Any, steps: Sequence[int] | np.ndarray, base_lrs: Sequ
     treats like group 0; this also reproduces the one difference between groups: before 0.19.0,
     ``WarmupCosineLR`` leaves groups 1, 2, ... at their own LR for update 0.
     """
+    from .deepspeed_cyclic import lr_functions
+
     k = np.asarray(steps, dtype=np.float64)
-    lr_of = {"WarmupLR": _warmup_lr, "WarmupDecayLR": _warmup_decay_lr, "WarmupCosineLR": _warmup_cosine_lr}[spec.scheduler]
+    lr_of = {"WarmupLR": _warmup_lr, "WarmupDecayLR": _warmup_decay_lr, "WarmupCosineLR": _warmup_cosine_lr,
+             **lr_functions()}[spec.scheduler]
     result = []
     for index, base in enumerate(base_lrs):
         lr = lr_of(k, spec, float(base))  # what lrviz.schedules.lr_at(spec, k, base_lr=base) computes
@@ -130,6 +134,11 @@ def param_group_lrs(spec: Any, steps: Sequence[int] | np.ndarray, base_lrs: Sequ
 
 
 def check_spec(spec: Any, kwargs: dict[str, Any]) -> None:
+    from . import deepspeed_cyclic
+
+    if spec.scheduler in deepspeed_cyclic.NAMES:
+        deepspeed_cyclic.check_spec(spec, kwargs)
+        return
     version = spec.framework_version
     name = f"DeepSpeed {version} {spec.scheduler}"
     clamp = at_least(version, CLAMP_SINCE)
@@ -176,6 +185,10 @@ def _critical(spec: Any, lo: int, hi: int) -> np.ndarray:
 
 def describe(spec: Any) -> str:
     """The shape in words, e.g. for the warning that this schedule replaces another."""
+    from . import deepspeed_cyclic
+
+    if spec.scheduler in deepspeed_cyclic.NAMES:
+        return deepspeed_cyclic.describe(spec)
     W = warmup_length(spec)
     shape = "log-shaped" if spec.kwarg("warmup_type") == "log" else "linear"
     if spec.scheduler == "WarmupLR":
@@ -191,7 +204,9 @@ def schedule_defs() -> dict[tuple[str, str], Any]:
     def factor_of(lr_fn):
         return lambda k, spec: lr_fn(k, spec, spec.peak_lr) / spec.peak_lr
 
-    return {
+    from . import deepspeed_cyclic
+
+    defs = {
         ("deepspeed", name): ScheduleDef(factor_of(fn), _critical, fn, last_warmup=warmup_length)
         for name, fn in (
             ("WarmupLR", _warmup_lr),
@@ -199,3 +214,6 @@ def schedule_defs() -> dict[tuple[str, str], Any]:
             ("WarmupCosineLR", _warmup_cosine_lr),
         )
     }
+    for name, fn in deepspeed_cyclic.lr_functions().items():
+        defs[("deepspeed", name)] = ScheduleDef(factor_of(fn), deepspeed_cyclic.critical, fn)
+    return defs
