@@ -1,10 +1,18 @@
 """Megatron-LM argument lists: a file with the flags, or the launch script (``pretrain_gpt.py ... \\``).
 
 Source: Megatron-LM ``megatron/training/arguments.py`` / ``training_config.py`` (``SchedulerConfig``) and
-``training.py::get_optimizer_param_scheduler``. Lines are joined at ``\\`` continuations, ``#`` comments dropped and
-the words split as a shell would (``shlex``); the LR flags are read, every other flag is ignored (listed). An LR flag
-Megatron does not know is exit 2 (argparse rejects it), as are the combinations ``arguments.py`` asserts against.
-Iteration-based runs (``--train-iters``) are modelled; sample-based ones (``--train-samples``) are not yet.
+``training.py::get_optimizer_param_scheduler`` / ``update_train_iters`` (NVIDIA/Megatron-LM d98e8a64ddf3). Lines are
+joined at ``\\`` continuations, ``#`` comments dropped and the words split as a shell would (``shlex``); shell
+variables the script sets are substituted (``NAME=value``, ``export NAME=value``, ``$NAME``, ``${NAME}``,
+``${NAME:-default}``, bash arrays ``NAME=( ... )`` used as ``${NAME[@]}``); a variable an LR flag needs that the
+script does not set is exit 2, naming it. The LR flags are read, every other flag is ignored (listed). An LR flag
+Megatron does not know is exit 2 (argparse rejects it), as are the combinations ``arguments.py`` asserts against
+and the batch-size schedules (``--rampup-batch-size``, ``--step-batch-size-schedule``), which change the
+iterations and the samples per iteration (lrviz does not model them).
+
+Iteration-based runs (``--train-iters``) count ``lr_decay_iters * global_batch_size`` samples; sample-based
+runs (``--train-samples``) give the spans in samples (``--lr-decay-samples``, default ``--train-samples``;
+``--lr-warmup-samples`` or ``--lr-warmup-fraction``) and run ``train_samples // global_batch_size`` iterations.
 """
 
 from __future__ import annotations
@@ -36,7 +44,12 @@ FLAGS: dict[str, str] = {
     "--global-batch-size": "int",
 }
 SWITCHES = ("--override-opt-param-scheduler", "--use-checkpoint-opt-param-scheduler")
-MARKERS = ("--train-iters", "--lr-decay-style", "--lr-warmup-fraction", "--lr-decay-iters", "pretrain_gpt")
+MARKERS = ("--train-iters", "--train-samples", "--lr-decay-style", "--lr-warmup-fraction", "--lr-decay-iters", "pretrain_gpt")
+# Flags that change the batch size during the run: the iteration count and the samples per step follow the ramp.
+BATCH_SCHEDULES = ("--rampup-batch-size", "--step-batch-size-schedule")
+_VARIABLE = re.compile(r"\$\{(\w+)(?:\[[@*]\])?(?::-([^}]*))?\}|\$(\w+)")
+_ASSIGNMENT = re.compile(r"^(\w+)=(.*)$", re.S)
+UNSET = "\x00"  # marks where an unset variable was: "\x00NAME\x00"
 
 
 @dataclass(frozen=True)
@@ -57,15 +70,76 @@ def looks_like_megatron(text: str) -> bool:
     return any(marker in text for marker in MARKERS)
 
 
-def read_megatron(path: str, text: str) -> MegatronArgs:
-    label = f"--config {path}"
+def shell_words(label: str, text: str) -> list[str]:
+    """The script's words as the shell would pass them, with the variables it sets substituted (see the module)."""
     joined = re.sub(r"\\\r?\n", " ", text)
+    variables: dict[str, str] = {}
+    arrays: dict[str, list[str]] = {}
     words: list[str] = []
+    array: tuple[str, list[str]] | None = None
     for line in joined.splitlines():
         try:
-            words += shlex.split(line, comments=True)
+            line_words = shlex.split(line, comments=True)
         except ValueError as error:
             raise ConfigError(f"{label}: cannot split {line.strip()[:60]!r} into words ({error}); fix the quoting") from None
+        for word in line_words:
+            if array is not None:
+                if word == ")":
+                    arrays[array[0]] = array[1]
+                    array = None
+                else:
+                    closing = word.endswith(")")
+                    array[1].extend(_expand(word[:-1] if closing else word, variables, arrays))
+                    if closing:
+                        arrays[array[0]] = array[1]
+                        array = None
+                continue
+            if word == "export" or word == "local" or word == "declare":
+                continue
+            assignment = _ASSIGNMENT.match(word)
+            if assignment and not word.startswith("-"):
+                name, value = assignment.groups()
+                if value.startswith("("):
+                    inner = value[1:]
+                    array = (name, [])
+                    if inner.endswith(")"):
+                        array[1].extend(_expand(inner[:-1], variables, arrays) if inner[:-1] else [])
+                        arrays[name] = array[1]
+                        array = None
+                    elif inner:
+                        array[1].extend(_expand(inner, variables, arrays))
+                else:
+                    variables[name] = " ".join(_expand(value, variables, arrays))
+                continue
+            words.extend(_expand(word, variables, arrays))
+    return words
+
+
+def _expand(word: str, variables: dict[str, str], arrays: dict[str, list[str]]) -> list[str]:
+    """One word with its $NAME / ${NAME:-default} / ${NAME[@]} substituted (an array spliced in as words)."""
+    whole = re.fullmatch(r"\$\{(\w+)\[[@*]\]\}", word)
+    if whole and whole.group(1) in arrays:
+        return list(arrays[whole.group(1)])
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(3)
+        if name in variables:
+            return variables[name]
+        if name in arrays:
+            return " ".join(arrays[name])
+        if match.group(2) is not None:
+            return match.group(2)
+        return f"{UNSET}{name}{UNSET}"
+
+    if not word:
+        return []
+    expanded = _VARIABLE.sub(substitute, word)
+    return expanded.split() if expanded != word else [expanded]  # an unquoted expansion is split into words
+
+
+def read_megatron(path: str, text: str) -> MegatronArgs:
+    label = f"--config {path}"
+    words = shell_words(label, text)
     values: dict[str, Any] = {}
     ignored: list[str] = []
     index = 0
@@ -80,7 +154,15 @@ def read_megatron(path: str, text: str) -> MegatronArgs:
                 value = words[index]
             else:
                 raise ConfigError(f"{label}: {flag} has no value; give one, e.g. {flag} 1000")
+            if UNSET in value:
+                name = value.split(UNSET)[1]
+                raise ConfigError(f"{label}: {flag} ${name}: the script does not set {name} (it comes from the "
+                                  f"environment or another file); set {name}=... in the script, or write the value")
             values[flag] = _convert(label, flag, FLAGS[flag], value)
+        elif flag in BATCH_SCHEDULES:
+            raise ConfigError(f"{label}: {flag} changes the global batch size during the run, so the iterations and the "
+                              "samples each one consumes follow the ramp; lrviz does not model it: remove it to see the "
+                              "constant-batch schedule")
         elif flag in SWITCHES:
             ignored.append(flag)
         elif flag.startswith("--") and (flag.startswith("--lr") or "warmup" in flag or "decay" in flag):
@@ -100,12 +182,21 @@ def read_megatron(path: str, text: str) -> MegatronArgs:
         raise ConfigError(f"{label}: --lr-warmup-fraction and --lr-warmup-iters are both set: Megatron asserts they are "
                           "mutually exclusive; keep one")
     if "--train-samples" in values:
-        raise ConfigError(f"{label}: --train-samples (a sample-based run) is not modelled by lrviz yet; it reads "
-                          "iteration-based runs (--train-iters)")
-    for flag in ("--lr-decay-samples", "--lr-warmup-samples", "--lr-wsd-decay-samples"):
-        if flag in values:
-            raise ConfigError(f"{label}: {flag} with --train-iters: Megatron asserts iteration-based runs use the *-iters "
-                              "flags; use the matching -iters flag")
+        if "--train-iters" in values:
+            raise ConfigError(f"{label}: --train-iters and --train-samples are both set: Megatron asserts \"expected "
+                              "sample-based training\"; keep one")
+        for flag in ("--lr-decay-iters", "--lr-warmup-iters", "--lr-wsd-decay-iters"):
+            if values.get(flag):
+                raise ConfigError(f"{label}: {flag} in a sample-based run (--train-samples): Megatron asserts \"expected "
+                                  f"sample-based learning rate decay/warmup\"; use {flag.replace('-iters', '-samples')}")
+        if values.get("--lr-warmup-fraction") is not None and values.get("--lr-warmup-samples"):
+            raise ConfigError(f"{label}: --lr-warmup-fraction and --lr-warmup-samples are both set: Megatron asserts "
+                              "\"can only specify one of lr-warmup-fraction and lr-warmup-samples\"; keep one")
+    else:
+        for flag in ("--lr-decay-samples", "--lr-warmup-samples", "--lr-wsd-decay-samples"):
+            if values.get(flag):
+                raise ConfigError(f"{label}: {flag} with --train-iters: Megatron asserts iteration-based runs use the "
+                                  "*-iters flags; use the matching -iters flag")
     if "--lr" not in values:
         raise ConfigError(f"{label}: --lr is missing (Megatron has no default learning rate); add e.g. --lr 2e-4")
     return MegatronArgs(path, values, tuple(sorted(set(ignored))))
@@ -150,10 +241,31 @@ def megatron_spec(options: Any, args: MegatronArgs) -> Any:
         raise ConfigError(f"{label}: --lr-decay-style {style} is not one of {', '.join(STYLES)}"
                           + (f"; did you mean {guess[0]}?" if guess else ""))
     peak = pick("peak_lr", "--lr", options.lr, "--lr", None)
-    total = pick("total_steps", "--steps", options.steps, "--train-iters", None)
-    if total is None:
-        raise ConfigError(f"{label}: --train-iters is missing; add it (or pass --steps N)")
     kwargs: dict[str, Any] = {}
+    samples = v.get("--train-samples")
+    if samples is not None and options.steps is None:
+        gbs = v.get("--global-batch-size")
+        if gbs is None:
+            raise ConfigError(f"{label}: --train-samples without --global-batch-size: Megatron runs train_samples // "
+                              "global_batch_size iterations, and its default global batch (micro batch × data-parallel "
+                              "size) depends on the cluster; add --global-batch-size")
+        total = samples // gbs
+        provenance["total_steps"] = Source("derived", "", f"train_iters = train_samples // global_batch_size = {samples} // "
+                                                          f"{gbs} = {total} (training.py update_train_iters)")
+        kwargs["lr_decay_samples"] = v.get("--lr-decay-samples", samples)
+        provenance["kwargs.lr_decay_samples"] = Source("file", args.where("--lr-decay-samples" if "--lr-decay-samples" in v
+                                                                          else "--train-samples"))
+        for key, flag in (("lr_warmup_samples", "--lr-warmup-samples"), ("lr_wsd_decay_samples", "--lr-wsd-decay-samples")):
+            if flag in v:
+                kwargs[key] = v[flag]
+                provenance[f"kwargs.{key}"] = Source("file", args.where(flag))
+    elif samples is not None:
+        raise SpecError(f"--steps {options.steps}: {label} is a sample-based run (--train-samples {samples}); its iterations "
+                        "are train_samples // global_batch_size: drop --steps or edit --train-samples")
+    else:
+        total = pick("total_steps", "--steps", options.steps, "--train-iters", None)
+    if total is None:
+        raise ConfigError(f"{label}: --train-iters (or --train-samples) is missing; add it (or pass --steps N)")
     for key, flag in (("lr_decay_iters", "--lr-decay-iters"), ("lr_warmup_init", "--lr-warmup-init"),
                       ("global_batch_size", "--global-batch-size"), ("lr_wsd_decay_style", "--lr-wsd-decay-style"),
                       ("lr_wsd_decay_iters", "--lr-wsd-decay-iters"), ("min_lr", "--min-lr")):

@@ -142,6 +142,10 @@ def signatures() -> dict[str, dict[str, Any]]:
         Kwarg("global_batch_size", "int", 1),
         Kwarg("lr_wsd_decay_style", "choice", "exponential", choices=("linear", "cosine", "exponential", "minus_sqrt")),
         Kwarg("lr_wsd_decay_iters", "int", None),
+        # sample-based runs (--train-samples): the spans in samples, as training.py passes them
+        Kwarg("lr_decay_samples", "int", None),
+        Kwarg("lr_warmup_samples", "int", None),
+        Kwarg("lr_wsd_decay_samples", "int", None),
     )
     megatron = {
         # megatron-core 0.16.1 megatron/core/optimizer_param_scheduler.py (--lr-decay-style)
@@ -163,6 +167,16 @@ def signatures() -> dict[str, dict[str, Any]]:
             floor_kwarg="min_lr",
         )
     }
+    from .nemo_warmup import DEFAULT_MIN_LR
+
+    for name, default_min_lr in DEFAULT_MIN_LR.items():
+        # nemo-toolkit 3.0.0 nemo/core/optim/lr_scheduler.py (WarmupPolicy subclasses)
+        nemo[name] = Signature(
+            "nemo", name, (Kwarg("min_lr", "float", default_min_lr), Kwarg("warmup_ratio", "float", None)),
+            FLOOR_NONE if name == "InverseSquareRootAnnealing" else FLOOR_ABSOLUTE,
+            f"NeMo {name}: warmup from lr/(W+1) to lr, then its decay to min_lr at max_steps",
+            floor_kwarg="" if name == "InverseSquareRootAnnealing" else "min_lr",
+        )
     return {"deepspeed": deepspeed, "torch": torch, "timm": timm, "axolotl": axolotl, "megatron": megatron, "nemo": nemo}
 
 
