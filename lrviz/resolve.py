@@ -94,15 +94,40 @@ def resolve(
     try:
         return _resolve(resolver, scheduler, extra_kwargs or {}, lenient)
     except SpecError as error:
-        message = str(error)
         if config is None:
             raise
-        if "lr_scheduler_kwargs" in message or "needs a floor" in message:
-            raise SpecError(f"--config {config.path}: {message}") from None
-        source = resolver.provenance.get(error.field or "")
-        if source is not None and source.kind == "file":
-            raise SpecError(f"--config {config.path} ({source.where.split(':', 1)[1]}): {message}") from None
-        raise
+        raise SpecError(_blamed(str(error), error.field, resolver.provenance, config.path), field=error.field) from None
+
+
+def _blamed(message: str, field: str | None, provenance: dict[str, Source], path: str) -> str:
+    """The message with the one who gave the value in front: the flag, or the file and its key; never the file for
+    a flag's value, nor a flag for the file's."""
+    import re
+
+    def owner(source: Source | None) -> str | None:
+        if source is None or source.kind == "default" or source.kind == "derived":
+            return None
+        if source.kind == "flag":
+            return source.where
+        return f"--config {path} ({source.where.split(':', 1)[1]})"
+
+    about = None
+    kwarg = re.match(r"lr_scheduler_kwargs: '?(\w+)'?", message)
+    if kwarg:
+        about = provenance.get(f"kwargs.{kwarg.group(1)}")
+    elif "needs a floor" in message:
+        about = provenance.get("scheduler")
+    elif field is not None:
+        about = provenance.get(field)
+    blamed = owner(about)
+    if blamed is None:
+        return message
+    scheduler = provenance.get("scheduler")
+    if scheduler is not None and scheduler.kind != about.kind and scheduler.kind in ("flag", "file") and (kwarg or "needs a floor" in message):
+        message += f" (the scheduler: {owner(scheduler)})"
+    if about.kind == "flag" and message.startswith(about.where):
+        return message
+    return f"{blamed}: {message}"
 
 
 def _resolve(r: _Resolver, scheduler: str | None, extra_kwargs: dict[str, Any], lenient: bool) -> ScheduleSpec:
@@ -231,10 +256,11 @@ def _warmup_steps(r: _Resolver, total_steps: int) -> int:
     ratio = config.values.get("warmup_ratio")
     steps = config.values.get("warmup_steps")
     if ratio is not None:
-        r.notes.append(Note(
-            "hf.warmup_ratio_key", f"{config.where('warmup_ratio')} is the pre-5.24 spelling: transformers 5.0-5.8 treat it as warmup_steps "
-            f"= {ratio.value}, 5.24 rejects the key; write warmup_steps: {ratio.value}"
-        ))
+        from .configs.hf import warmup_ratio_finding
+
+        counted = _ratio_warmup(total_steps, ratio.value, config.where("warmup_ratio")).value
+        message, fix = warmup_ratio_finding(config.where("warmup_ratio"), ratio.value, config.flavor, counted)
+        r.notes.append(Note("hf.warmup_ratio_key", f"{message}; fix: {fix}"))
         if steps is not None:
             r.notes.append(Note(
                 "hf.both_warmup_keys", f"{config.where('warmup_ratio')} and warmup_steps are both set: transformers 5.x uses warmup_ratio, "

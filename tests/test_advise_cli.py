@@ -153,7 +153,7 @@ def test_llamafactory_lora_config(tmp_path):
     assert document["schedule"]["total_steps"] == 375 and document["schedule"]["warmup_steps"] == 38
     assert by_rule(document, "T05")[0]["severity"] == "warning"
     assert by_rule(document, "F06")  # cosine decays to 0
-    assert not any("pre-5.24 spelling" in note for note in document["notes"])  # T05 says it
+    assert not any("removed warmup_ratio" in note for note in document["notes"])  # T05 says it
     rec = document["recommendation"]["schedule"]
     assert rec["scheduler"] == "cosine_with_min_lr" and rec["scheduler_kwargs"] == {"min_lr": 1e-6}  # 1/100 of 1e-4
     text = document["recommendation"]["snippets"]["llamafactory"]["text"]

@@ -258,3 +258,56 @@ def test_config_flavor_axolotl_is_accepted(tmp_path: Path) -> None:
     settings = json.loads(invoke(["plot", "--config", str(renamed), "--config-flavor", "axolotl", "--dataset-size", "3000",
                                   "--json", "--no-file"]).stdout)["schedules"][0]["settings"]
     assert settings["framework"] == "axolotl"
+
+
+# ------------------------------------------------------------------------- one wording, the right owner
+
+
+def test_warmup_ratio_is_worded_the_same_in_every_command(tmp_path: Path) -> None:
+    config = tmp_path / "old.yaml"
+    config.write_text("learning_rate: 1.0e-4\nlr_scheduler_type: cosine\nwarmup_ratio: 0.1\nmax_steps: 500\n")
+    args = ["--config", str(config)]
+    (note,) = [n for n in json.loads(run(["plot", *args, "--json", "--no-file"]).stdout)["schedules"][0]["settings"]["notes"]
+               if "warmup_ratio" in n]
+    assert _verify_spec(args)["notes"] == [note]
+    (finding,) = [f for f in json.loads(run(["advise", *args, "--json"]).stdout)["findings"] if f["rule"] == "T05"]
+    message = finding["message"].split("; installed here:")[0]  # advise adds the transformers installed here
+    assert note == f"{message}; fix: {finding['fix']}"
+    log = tmp_path / "lrs.csv"
+    invoke(["plot", *args, "--format", "csv", "-o", str(log)])
+    assert note in json.loads(run(["check-run", str(log), *args, "--json"]).stdout)["schedule"]["spec"]["notes"]
+
+
+@pytest.mark.parametrize("file_text, flags, owner, not_owner", [
+    # the scheduler comes from the flag: the missing floor is the flag's problem, not the file's
+    ("max_steps: 100\n", ["--scheduler", "cosine_with_min_lr"], "Error: --scheduler:", "--config"),
+    # ... and from the file: the file's
+    ("max_steps: 100\nlr_scheduler_type: cosine_with_min_lr\n", [], "(lr_scheduler_type)", "--scheduler"),
+    # a kwarg from the flag under the file's scheduler
+    ("max_steps: 100\nlr_scheduler_type: linear\n", ["--scheduler-kwargs", '{"min_lr": 1e-5}'], "Error: --scheduler-kwargs:",
+     "--config"),
+    # a kwarg from the file under the flag's scheduler: the file's key, and where the scheduler came from
+    ("max_steps: 100\nlr_scheduler_kwargs: {num_cycles: 0.5}\n", ["--scheduler", "linear"],
+     "(lr_scheduler_kwargs.num_cycles)", None),
+    # the floor from --min-lr above the file's peak
+    ("max_steps: 100\nlearning_rate: 1.0e-4\n", ["--scheduler", "polynomial", "--min-lr", "2e-4"], "Error: --min-lr:", None),
+])
+def test_a_flags_value_is_never_blamed_on_the_file(tmp_path: Path, file_text: str, flags: list[str], owner: str,
+                                                  not_owner: str | None) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(file_text)
+    error = _error_line(run(["plot", "--config", str(config), *flags, "--no-file"]))
+    assert owner in error, error
+    if not_owner is not None:
+        assert not_owner not in error.split(": ", 2)[1], error
+
+
+def test_deepspeed_log_warmup_in_words(tmp_path: Path) -> None:
+    path = _config("ds_warmup_decay.json", tmp_path)
+    document = json.loads(run(["advise", "--config", str(path), "--json"]).stdout)
+    (finding,) = [f for f in document["findings"] if f["rule"] == "T08"]
+    assert finding["message"].startswith("updates 0 and 1 run at LR 0")
+    assert "never climbs linearly" in finding["message"] and '"warmup_type": "linear"' in finding["fix"]
+    lrs = [float(line.split(",")[1]) for line in
+           invoke(["plot", "--config", path, "--format", "csv", "-o", "-"]).stdout.strip().splitlines()[1:4]]
+    assert lrs[0] == lrs[1] == 0.0 < lrs[2]  # what the words say

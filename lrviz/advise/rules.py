@@ -489,16 +489,15 @@ def _t04(f: Facts) -> list[Hit]:
 
 def _t05(f: Facts) -> list[Hit]:
     hits = []
+    from ..configs.hf import warmup_ratio_finding
+
     for trap in f.traps_of("warmup_ratio_key"):
         installed = f.transformers_version
-        message = (f"{trap.where} = {trap.value}: transformers 5.24 removed warmup_ratio (TrainingArguments raises TypeError "
-                   f"on the key); 5.0–5.8 treat it as warmup_steps = {trap.value}, 4.x as a ratio")
-        if trap.detail.get("flavor") == "llamafactory":
-            message += "; LLaMA-Factory pins transformers ≤ 5.8, where it still works (deprecated)"
+        # the pipeline's wording (plot, verify and check-run show it as a note), plus what is installed here
+        message, fix = warmup_ratio_finding(trap.where, trap.value, trap.detail.get("flavor"), f.warmup)
         if installed:
             message += f"; installed here: transformers {installed}"
-        hits.append(Hit(message, f"warmup_steps: {trap.value} (transformers 5.x reads a value below 1 as a ratio) or the "
-                                 f"count warmup_steps: {f.warmup} (any version)"))
+        hits.append(Hit(message, fix))
     return hits
 
 
@@ -553,6 +552,17 @@ def _t07(f: Facts) -> list[Hit]:
 def _t08(f: Facts) -> list[Hit]:
     if f.total < 2 or f.first_lr != 0 or f.warmup == 0:
         return []
+    if f.spec.framework == "deepspeed" and f.spec.kwarg("warmup_type") == "log":
+        # deepspeed lr_schedules.py: the constructor sets the LR at last_batch_iteration -1 (0 here), and the log warmup
+        # is log(i + 1) / log(W) with i = s - 1, so update 1 is log(1) = 0 too; half the peak at i + 1 = sqrt(W)
+        from ..frameworks.deepspeed import warmup_length
+
+        W = warmup_length(f.spec)
+        half = math.ceil(math.sqrt(W))
+        return [Hit(f"updates 0 and 1 run at LR 0 (DeepSpeed's {f.spec.scheduler}: the constructor's LR, then its "
+                    f"log-shaped warmup log(i + 1) / log({W}) is 0 at i = 0), and the warmup never climbs linearly: it is about "
+                    f"at half the peak by update {half} of {W} and spends the rest creeping up to it",
+                    "\"warmup_type\": \"linear\" in scheduler.params for a linear climb (updates 0 and 1 still run at 0)")]
     alternative = ""
     if f.spec.scheduler == "cosine_with_min_lr":
         alternative = f"; cosine_warmup_with_min_lr starts at peak/W ({lr(f.peak / max(1, f.warmup))}) instead"

@@ -259,6 +259,21 @@ def _checked(path: str, key: str, kind: str, value: Any) -> Any:
     return value
 
 
+def warmup_ratio_finding(where: str, ratio: Any, flavor: str | None, count: int) -> tuple[str, str]:
+    """The one wording (message, fix) of a ``warmup_ratio`` key, for plot's note and advise's T05 alike.
+
+    transformers 5.24 ``TrainingArguments`` has no ``warmup_ratio`` field; 5.0-5.8 map it onto ``warmup_steps``
+    (a value below 1 there is a ratio); LLaMA-Factory ff6d4d12eeb0 requires transformers <= 5.8.
+    """
+    message = (f"{where} = {ratio}: transformers 5.24 removed warmup_ratio (TrainingArguments raises TypeError on the "
+               f"key); 5.0–5.8 treat it as warmup_steps = {ratio}, 4.x as a ratio")
+    if flavor == "llamafactory":
+        message += "; LLaMA-Factory pins transformers ≤ 5.8, where it still works (deprecated)"
+    fix = (f"warmup_steps: {ratio} (transformers 5.x reads a value below 1 as a ratio) or the count warmup_steps: "
+           f"{count} (any version)")
+    return message, fix
+
+
 def looks_like(data: Any) -> bool:
     """Any mapping is read as TrainingArguments keys: this format is the fallback."""
     return isinstance(data, dict)
