@@ -14,6 +14,7 @@ from typing import Any, Callable
 import click
 
 from .configs import FLAVORS as CONFIG_FLAVORS
+from .frameworks import FRAMEWORKS
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -207,7 +208,7 @@ def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--min-lr-rate", type=FiniteFloat(0, example="--min-lr-rate 0.01"),
                      help="Floor as a fraction of --lr.  [default: 0.1 where the scheduler needs a floor]"),
         click.option("--scheduler", metavar="NAME", help="transformers lr_scheduler_type.  [default: cosine_with_min_lr]"),
-        click.option("--framework", metavar="NAME", help="Whose semantics: hf, deepspeed, torch, timm, axolotl, megatron, nemo.  [default: hf]"),
+        click.option("--framework", metavar="NAME", help=f"Whose semantics: {', '.join(FRAMEWORKS)}.  [default: hf]"),
         click.option("--framework-version", metavar="VERSION",
                      help="Release whose behaviour to model (deepspeed: 0.18.0 and later).  [default: the current release]"),
         click.option("--steps", type=Count(1), help="Total optimizer updates (HF max_steps).  [default: 1000]"),

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from .signature_types import FLOOR_ABSOLUTE, FLOOR_LR_END, FLOOR_MIN_LR_OR_RATE, FLOOR_MIN_LR_RATIO, FLOOR_RATIO
+
 if TYPE_CHECKING:  # annotations only
     from .spec import ScheduleSpec
 
@@ -58,3 +60,21 @@ def _cosine_extrema(start: float, span: float, num_cycles: float, lo: int, hi: i
         return _boundaries()
     last = min(last, first + MAX_EXTREMA)  # past the cap the list is cut; critical_steps reports it
     return start + np.arange(first, last + 1, dtype=np.float64) * period_steps
+
+
+def min_lr_rate(spec: "ScheduleSpec") -> float:
+    """The floor as a ratio of the peak, the way the framework derives it."""
+    floor = spec.signature.floor
+    if floor == FLOOR_MIN_LR_OR_RATE:
+        min_lr = spec.kwarg("min_lr")
+        # transformers: min_lr_rate = min_lr / optimizer.defaults["lr"]
+        return min_lr / spec.peak_lr if min_lr is not None else spec.kwarg("min_lr_rate")
+    if floor == FLOOR_MIN_LR_RATIO:
+        return spec.kwarg("min_lr_ratio")
+    if floor == FLOOR_LR_END:
+        return spec.kwarg("lr_end") / spec.peak_lr
+    if floor == FLOOR_RATIO:
+        return spec.kwarg(spec.signature.floor_kwarg) or 0.0  # unset (Axolotl's None): no floor above 0
+    if floor == FLOOR_ABSOLUTE:
+        return spec.kwarg(spec.signature.floor_kwarg) / spec.peak_lr
+    return 0.0

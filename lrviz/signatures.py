@@ -91,6 +91,8 @@ HF_SIGNATURES: dict[str, Signature] = {
 }
 
 # Scheduler types transformers knows but that have no closed form over update indices.
+
+
 HF_WITHOUT_CLOSED_FORM = ("reduce_lr_on_plateau", "greedy")
 
 # Keys users pass that belong to another scheduler or framework, with what to write instead.

@@ -17,6 +17,10 @@ STEP_NAMES: dict[tuple[str, str], tuple[str, str]] = {
     ("deepspeed", "WarmupCosineLR"): ("total_num_steps", "warmup_num_steps"),
 }
 
+# NeMo's WarmupPolicy schedulers (lrviz/frameworks/nemo_warmup.py) and their min_lr defaults (nemo-toolkit 3.0.0).
+NEMO_WARMUP_MIN_LR = {"WarmupAnnealing": 0.0, "SquareAnnealing": 1e-5, "SquareRootAnnealing": 0.0,
+                      "InverseSquareRootAnnealing": 0.0}
+
 DEEPSPEED_TYPES = ("WarmupLR", "WarmupDecayLR", "WarmupCosineLR", "OneCycle", "LRRangeTest")
 
 
@@ -167,9 +171,7 @@ def signatures() -> dict[str, dict[str, Any]]:
             floor_kwarg="min_lr",
         )
     }
-    from .nemo_warmup import DEFAULT_MIN_LR
-
-    for name, default_min_lr in DEFAULT_MIN_LR.items():
+    for name, default_min_lr in NEMO_WARMUP_MIN_LR.items():
         # nemo-toolkit 3.0.0 nemo/core/optim/lr_scheduler.py (WarmupPolicy subclasses)
         nemo[name] = Signature(
             "nemo", name, (Kwarg("min_lr", "float", default_min_lr), Kwarg("warmup_ratio", "float", None)),
@@ -182,44 +184,14 @@ def signatures() -> dict[str, dict[str, Any]]:
 
 def check_spec(spec: Any, kwargs: dict[str, Any]) -> None:
     """Framework-specific consistency checks of a ScheduleSpec (the framework would raise, or misbehave)."""
-    if spec.framework == "deepspeed":
-        from .deepspeed import check_spec as check_deepspeed
+    from . import framework_module
 
-        check_deepspeed(spec, kwargs)
-    elif spec.framework == "torch":
-        from .torch_sched import check_spec as check_torch
-
-        check_torch(spec, kwargs)
-    elif spec.framework == "timm":
-        from .timm import check_spec as check_timm
-
-        check_timm(spec, kwargs)
-    elif spec.framework == "axolotl":
-        from .axolotl import check_spec as check_axolotl
-
-        check_axolotl(spec, kwargs)
-    elif spec.framework in ("megatron", "nemo"):
-        from importlib import import_module
-
-        import_module(f"{__package__}.{spec.framework}").check_spec(spec, kwargs)
+    framework_module(spec.framework).check_spec(spec, kwargs)
 
 
 def spec_notes(spec: Any) -> tuple[str, ...]:
     """Framework-specific warnings about a valid spec (a setting that does not do what it seems to)."""
-    if spec.framework == "torch":
-        from .torch_sched import spec_notes as torch_notes
+    from . import framework_module
 
-        return torch_notes(spec)
-    if spec.framework == "timm":
-        from .timm import spec_notes as timm_notes
-
-        return timm_notes(spec)
-    if spec.framework == "axolotl":
-        from .axolotl import spec_notes as axolotl_notes
-
-        return axolotl_notes(spec)
-    if spec.framework == "nemo":
-        from .nemo import spec_notes as nemo_notes
-
-        return nemo_notes(spec)
-    return ()
+    notes = getattr(framework_module(spec.framework), "spec_notes", None)
+    return tuple(notes(spec)) if notes is not None else ()

@@ -23,9 +23,9 @@ import numpy as np
 
 from ..errors import SpecError
 
-NAMES = ("WarmupAnnealing", "SquareAnnealing", "SquareRootAnnealing", "InverseSquareRootAnnealing")
-DEFAULT_MIN_LR = {"WarmupAnnealing": 0.0, "SquareAnnealing": 1e-5, "SquareRootAnnealing": 0.0,
-                  "InverseSquareRootAnnealing": 0.0}
+from .catalog import NEMO_WARMUP_MIN_LR
+
+NAMES = tuple(NEMO_WARMUP_MIN_LR)
 
 
 def warmup(spec: Any) -> int:
