@@ -138,12 +138,15 @@ def test_reference_found_next_to_the_config_from_another_folder(llamafactory: Pa
     assert any("found next to qwen_full_sft_ds3.yaml" in note for note in settings["notes"])
 
 
-def test_missing_reference_warns_and_draws_the_trainer_schedule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_reference_is_the_error_the_trainer_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # transformers (accelerate HfDeepSpeedConfig) raises ValueError for a path that does not exist: exit 2, one line
     monkeypatch.chdir(tmp_path)
     config = write(tmp_path, "run.yaml", LLAMAFACTORY_YAML)
-    settings = plot_json("--config", config, "--steps", 500)["schedules"][0]["settings"]
-    assert (settings["framework"], settings["scheduler"]) == ("hf", "cosine")
-    assert any("was not found" in note and "scheduler" in note for note in settings["notes"])
+    for command in (["plot", "--no-file"], ["advise"]):
+        result = invoke([*command, "--config", config, "--steps", 500], 2)
+        assert result.stderr.count("\n") == 1
+        assert "run.yaml:deepspeed = examples/deepspeed/ds_z3_config.json was not found" in result.stderr
+        assert "Expected a string path to an existing deepspeed config" in result.stderr
 
 
 def test_reference_without_scheduler_block_keeps_the_trainer_schedule(llamafactory: Path, tmp_path: Path) -> None:

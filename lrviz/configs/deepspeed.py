@@ -244,8 +244,9 @@ def follow_reference(config_path: str, value: Any) -> Reference:
     return Reference(
         where, None,
         problem=(f"{where} = {reference} was not found (looked in the current folder, where the Trainer opens it, and "
-                 f"next to {name}): if it has a \"scheduler\" block, DeepSpeed's scheduler replaces the one drawn here; "
-                 "run lrviz from the folder you launch training from"),
+                 f"next to {name}): transformers raises ValueError at launch (accelerate HfDeepSpeedConfig: \"Expected a "
+                 "string path to an existing deepspeed config, or a dictionary, or a base64 encoded string\"); run lrviz "
+                 "from the folder you launch training from, or fix the path"),
     )
 
 

@@ -194,8 +194,8 @@ def _spec_of(options: Options, config: Config | None, **compare: Any) -> Schedul
         return resolve(options, config, **compare)
     reference = follow_reference(config.path, config.values["deepspeed"].value)
     notes = tuple(note for note in config.notes if code_of(note) != "hf.deepspeed_unread")
-    if reference.file is None:
-        return resolve(options, replace(config, notes=notes + (reference.problem,)), **compare)
+    if reference.file is None:  # the Trainer cannot start without it
+        raise ConfigError(f"--config {config.path}: {reference.problem}")
     found = (reference.note,) if reference.note else ()
     if reference.file.scheduler_type is None:
         text = (f"{reference.where} = {reference.file.name} has no \"scheduler\" block: the Trainer's own scheduler runs "
