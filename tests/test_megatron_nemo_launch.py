@@ -154,3 +154,15 @@ def test_an_epoch_based_nemo_run_without_a_dataset_size_says_what_to_add(tmp_pat
                                     "model": {"optim": {"lr": 1e-4, "sched": {"name": "WarmupAnnealing"}}}}))
     result = invoke(["plot", "--config", path, "--no-file"], 2)
     assert "trainer.max_steps is -1" in result.stderr and "--dataset-size N" in result.stderr
+
+
+def test_flags_that_change_what_runs_are_said_not_filed_under_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "run.sh"
+    path.write_text("torchrun pretrain_gpt.py --train-iters 100 --lr 1e-4 --decoupled-lr 5e-4 "
+                    "--use-checkpoint-opt-param-scheduler --seq-length 8\n")
+    _, settings = plotted(path)
+    notes = settings["notes"]
+    assert any("--decoupled-lr: the input and output layers get their own LR" in note for note in notes)
+    assert any("come from the checkpoint, not from these flags" in note for note in notes)
+    (ignored,) = [note for note in notes if "were ignored" in note]
+    assert ignored.endswith("--seq-length")

@@ -299,9 +299,18 @@ def megatron_spec(options: Any, args: MegatronArgs) -> Any:
     notes = []
     if "--lr-decay-style" not in v and options.scheduler is None:
         notes.append(f"{args.name} sets no --lr-decay-style: Megatron's default is linear, not cosine")
-    if args.ignored:
-        notes.append(f"{args.name}: flags that do not shape the LR were ignored: {', '.join(args.ignored[:12])}"
-                     + (" ..." if len(args.ignored) > 12 else ""))
+    if "--decoupled-lr" in args.ignored or "--decoupled-min-lr" in args.ignored:
+        notes.append(f"{args.where('--decoupled-lr')}: the input and output layers get their own LR (--decoupled-lr, "
+                     "floor --decoupled-min-lr) on the same schedule shape; lrviz draws the other parameters' --lr")
+    for switch in SWITCHES:
+        if switch in args.ignored:
+            source, other = ("these flags", "the checkpoint") if "override" in switch else ("the checkpoint", "these flags")
+            notes.append(f"{args.where(switch)}: on a resumed run the schedule's settings come from {source}, not from "
+                         f"{other}; lrviz draws the flags' schedule from update 0")
+    shown = [flag for flag in args.ignored if flag not in SWITCHES and not flag.startswith("--decoupled")]
+    if shown:
+        notes.append(f"{args.name}: flags that do not shape the LR were ignored: {', '.join(shown[:12])}"
+                     + (" ..." if len(shown) > 12 else ""))
     try:
         return ScheduleSpec(scheduler=style, peak_lr=peak, total_steps=total, warmup_steps=warmup, scheduler_kwargs=kwargs,
                             framework="megatron", provenance=provenance, notes=tuple(notes),
