@@ -1,29 +1,18 @@
-"""Vectorized LR schedules, exact to each framework's own code.
+"""Vectorized LR schedules, exact to each framework's own code: the registry of every framework's math and the
+functions that evaluate a spec with it (``lr_at``, ``factors``, ``floor_lr``, ``critical_steps``).
 
-Every function here maps update indices ``k`` (a float64 array of whole numbers) to the multiplier the
-framework's ``LambdaLR`` applies to a param group's initial LR at that update; the LR is
-``base_lr * factor`` (the same product ``LambdaLR.get_lr`` forms). The arithmetic repeats the framework's
-operations in the framework's order, so that results agree bit for bit, not just closely.
-
-Source for ``hf``: transformers 5.24.0, ``src/transformers/optimization.py`` (the ``_get_*_lr_lambda``
-functions). Pure: no I/O, no torch, no printing.
+The math itself lives in each framework's module (``lrviz/frameworks/``: ``hf`` for transformers 5.24.0
+``optimization.py``, and the others), listed once in ``lrviz.frameworks.FRAMEWORKS``; a schedule maps update
+indices ``k`` (float64 whole numbers) to the multiplier the framework's ``LambdaLR`` applies to a param group's
+initial LR (``base_lr * factor``), or to the absolute LR where the framework sets one. Pure: no I/O, no torch, no
+printing. The ``_hf_*`` helpers and ``min_lr_rate`` stay importable from here.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .signatures import (
-    FLOOR_ABSOLUTE,
-    FLOOR_LR_END,
-    FLOOR_MIN_LR_OR_RATE,
-    FLOOR_MIN_LR_RATIO,
-    FLOOR_NONE,
-    FLOOR_RATIO,
-    FLOOR_ZERO,
-)
+from .signatures import FLOOR_ABSOLUTE, FLOOR_LR_END, FLOOR_NONE, FLOOR_ZERO
 from .schedule_math import (  # noqa: F401  (re-exported: the names schedules.py has always had)
     min_lr_rate,
     MAX_EXTREMA,

@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
-from ..errors import SpecError
 from ..output import IMAGE_FORMATS, OutputError, check_destination, format_for, save_figure
 from ..render import format_lr
 from ..schedules import floor_lr
