@@ -5,7 +5,7 @@ The math itself lives in each framework's module (``lrviz/frameworks/``: ``hf`` 
 ``optimization.py``, and the others), listed once in ``lrviz.frameworks.FRAMEWORKS``; a schedule maps update
 indices ``k`` (float64 whole numbers) to the multiplier the framework's ``LambdaLR`` applies to a param group's
 initial LR (``base_lr * factor``), or to the absolute LR where the framework sets one. Pure: no I/O, no torch, no
-printing. The ``_hf_*`` helpers and ``min_lr_rate`` stay importable from here.
+printing. ``min_lr_rate``, ``wsd_phases`` and the shared helpers stay importable from here.
 """
 
 from __future__ import annotations
