@@ -63,7 +63,8 @@ def _schedule(run: LoggedRun, params: dict[str, Any]) -> tuple[HFModel, str, int
         return options
 
     options = Options.from_params(params)
-    loaded = load(options, params["configs"], params["config_flavor"], command="check-run", adjust=adjust)[0]
+    loaded = load(options, params["configs"], params["config_flavor"], command="check-run", adjust=adjust,
+                  missing_reference_ok=True)[0]
     spec, config = loaded.spec, loaded.config
     if from_log and str(spec.provenance.get("total_steps", "")) == "flag --steps":
         provenance = {**spec.provenance, "total_steps": Source("file", f"{os.path.basename(run.path)}:{from_log[0]}")}

@@ -67,14 +67,16 @@ def flavor_of(config: Config | None) -> str | None:
 
 def load(options: Options, paths: Sequence[str] = (), flavor: str = "auto", *, command: str | None = None,
          adjust: Callable[[Options, Config | None], Options] | None = None,
-         compare: Sequence[tuple[str, dict[str, Any]]] = (), lenient_numbers: bool = False) -> list[Loaded]:
+         compare: Sequence[tuple[str, dict[str, Any]]] = (), lenient_numbers: bool = False,
+         missing_reference_ok: bool = False) -> list[Loaded]:
     """The schedules for ``options`` and the ``--config`` ``paths``: one per path, or one from the flags alone.
 
     ``command``: the name of a command that checks one schedule (more than one path is then bad input).
     ``adjust``: a command's own change to the options once the config is read (verify: the run length of the
     verify run; check-run: the run length from the log).
     ``compare``: extra curves (``plot --compare``), one per (scheduler type, kwargs), built on the first config.
-    ``lenient_numbers``: see ``read``.
+    ``lenient_numbers``: see ``read``. ``missing_reference_ok``: a ``deepspeed:`` file that is not there is a note,
+    not an error (check-run: the run already happened, and its log shows which scheduler ran).
     """
     if command is not None and len(paths) > 1:
         raise SpecError(f"--config is given {len(paths)} times: lrviz {command} checks one schedule; give one --config "
@@ -83,7 +85,7 @@ def load(options: Options, paths: Sequence[str] = (), flavor: str = "auto", *, c
     loaded = []
     for path, config in zip(list(paths) or [None], configs or [None]):
         used = adjust(options, config) if adjust is not None else options
-        loaded.append(Loaded(path, config, to_spec(used, config)))
+        loaded.append(Loaded(path, config, to_spec(used, config, missing_reference_ok=missing_reference_ok)))
     for name, kwargs in compare:
         loaded.append(Loaded(None, None, _compared(options, configs[0] if configs else None, name, kwargs)))
     return loaded
@@ -142,7 +144,8 @@ def _yaml_or_none(path: str, strict: bool) -> Any:
         return None  # read_config reports it
 
 
-def to_spec(options: Options, config: Config | None, *, strict: bool = True, **compare: Any) -> ScheduleSpec:
+def to_spec(options: Options, config: Config | None, *, strict: bool = True, missing_reference_ok: bool = False,
+            **compare: Any) -> ScheduleSpec:
     """The spec of the schedule that runs for ``options`` + ``config`` (see the module docstring).
 
     ``strict``: stop on what the framework refuses at launch (``rejections``); ``lrviz advise`` passes False and
@@ -153,7 +156,7 @@ def to_spec(options: Options, config: Config | None, *, strict: bool = True, **c
         if strict:
             check_rejections(options, config)
         options, examples = _llamafactory_examples(options, config)
-        spec = _spec_of(options, config, **compare)
+        spec = _spec_of(options, config, missing_reference_ok=missing_reference_ok, **compare)
         return spec if examples is None else _with_examples(spec, examples)
     if options.dataset_sizes is not None:
         where = f"--config {config.path} is not a LLaMA-Factory config" if config is not None else "without --config"
@@ -162,7 +165,7 @@ def to_spec(options: Options, config: Config | None, *, strict: bool = True, **c
     return _spec_of(options, config, **compare)
 
 
-def _spec_of(options: Options, config: Config | None, **compare: Any) -> ScheduleSpec:
+def _spec_of(options: Options, config: Config | None, *, missing_reference_ok: bool = False, **compare: Any) -> ScheduleSpec:
     if isinstance(config, AxolotlFile) or (config is None and options.framework == "axolotl" and not compare):
         if compare:
             raise SpecError(f"--compare overlays transformers scheduler types; --config {config.path} is an Axolotl config: "
@@ -195,6 +198,8 @@ def _spec_of(options: Options, config: Config | None, **compare: Any) -> Schedul
     reference = follow_reference(config.path, config.values["deepspeed"].value)
     notes = tuple(note for note in config.notes if code_of(note) != "hf.deepspeed_unread")
     if reference.file is None:  # the Trainer cannot start without it
+        if missing_reference_ok:
+            return resolve(options, replace(config, notes=notes + (reference.problem,)), **compare)
         raise ConfigError(f"--config {config.path}: {reference.problem}")
     found = (reference.note,) if reference.note else ()
     if reference.file.scheduler_type is None:
