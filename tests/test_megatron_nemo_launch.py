@@ -166,3 +166,16 @@ def test_flags_that_change_what_runs_are_said_not_filed_under_ignored(tmp_path: 
     assert any("come from the checkpoint, not from these flags" in note for note in notes)
     (ignored,) = [note for note in notes if "were ignored" in note]
     assert ignored.endswith("--seq-length")
+
+
+@pytest.mark.parametrize("case", DATA["nemo_real"], ids=lambda c: c["config"])
+def test_the_real_nemo_configs_equal_nemos_own_scheduler(case: dict[str, Any]) -> None:
+    from realworld import REAL_CONFIGS
+
+    path = REAL_CONFIGS / "nemo" / case["config"]
+    if not path.is_file():
+        pytest.skip("../shared/real-world is not beside the repository")
+    lrs, settings = plotted(path)
+    assert (settings["scheduler"], settings["total_steps"], settings["peak_lr"]) == (case["name"], case["max_steps"], case["lr"])
+    updates = [int(update) for update in case["lrs"]]
+    assert_exact(lrs[updates], np.array([case["lrs"][str(update)] for update in updates]), case["config"])

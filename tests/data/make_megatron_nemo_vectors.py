@@ -96,6 +96,15 @@ NEMO_EPOCHS = [
     (1, 2, 20, 4, 100_000, 8, False),
 ]
 
+# The sched blocks of the real NeMo configs in ../shared/real-world/configs/nemo/ (values transcribed, not the files):
+# (name, peak lr, max_steps, kwargs); recorded at REAL_UPDATES only (the runs are 100,000 updates long).
+NEMO_REAL = [
+    ("nemo_megatron_gpt_config.yaml", "CosineAnnealing", 2e-4, 100_000,
+     {"warmup_steps": 500, "constant_steps": 0, "min_lr": 2e-5}),
+    ("nemo_megatron_t5_config.yaml", "WarmupAnnealing", 1e-4, 100_000, {"min_lr": 1e-5, "warmup_ratio": 0.01}),
+]
+REAL_UPDATES = [0, 1, 2, 499, 500, 501, 999, 1000, 1001, 25_000, 50_000, 75_000, 99_998, 99_999]
+
 NEMO = [
     # (max_steps, kwargs)
     (1000, {"min_lr": 2e-6, "warmup_ratio": 0.03}),
@@ -206,6 +215,28 @@ def nemo_warmup_cases(path: str) -> list[dict[str, Any]]:
     return cases
 
 
+def nemo_real_cases(path: str) -> list[dict[str, Any]]:
+    names = ["WarmupPolicy", "WarmupAnnealing", "WarmupAnnealHoldPolicy", "CosineAnnealing", "_cosine_annealing",
+             "_linear_warmup_with_cosine_annealing"]
+    namespace = load(path, names, {"math": math, "warnings": warnings, "_LRScheduler": torch.optim.lr_scheduler._LRScheduler})
+    cases = []
+    for config, name, lr, max_steps, kwargs in NEMO_REAL:
+        weight = torch.nn.Parameter(torch.zeros(1))
+        weight.grad = torch.zeros(1)
+        opt = torch.optim.AdamW([weight], lr=lr)
+        wanted, rows = set(REAL_UPDATES), {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scheduler = namespace[name](opt, max_steps=max_steps, **kwargs)
+            for update in range(max(REAL_UPDATES) + 1):
+                if update in wanted:
+                    rows[update] = opt.param_groups[0]["lr"]
+                scheduler.step()  # the LR only: optimizer.step() does not change it
+        cases.append({"config": config, "name": name, "lr": lr, "max_steps": max_steps, "kwargs": kwargs,
+                      "lrs": {str(update): rows[update] for update in REAL_UPDATES}})
+    return cases
+
+
 def nemo_epoch_cases(path: str) -> list[dict[str, Any]]:
     namespace = load(path, ["compute_max_steps"], {"math": math, "logging": __import__("logging")})
     keys = ("max_epochs", "accumulate_grad_batches", "limit_train_batches", "num_workers", "num_samples", "batch_size",
@@ -226,6 +257,7 @@ def main(megatron_path: str, nemo_path: str) -> None:
         "nemo": nemo_cases(nemo_path),
         "nemo_warmup": nemo_warmup_cases(nemo_path),
         "nemo_epochs": nemo_epoch_cases(nemo_path),
+        "nemo_real": nemo_real_cases(nemo_path),
     }
     target = os.path.join(os.path.dirname(os.path.abspath(__file__)), "megatron_nemo_vectors.json")
     with open(target, "w") as handle:
