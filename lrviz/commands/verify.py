@@ -48,8 +48,8 @@ def verify_inputs(params: dict[str, Any], build_curves: Callable[..., list[Any]]
     def adjust(options: Options, config: Any) -> Options:
         settings = run_settings(config)
         file_max_steps = settings.get("max_steps", -1)
-        length_elsewhere = options.dataset_size is not None or options.dataset_sizes is not None or (
-            isinstance(file_max_steps, int) and file_max_steps > 0)
+        sized = options.dataset_size is not None or options.dataset_sizes is not None
+        length_elsewhere = sized or (isinstance(file_max_steps, int) and file_max_steps > 0)
         changes: dict[str, Any] = {"steps": None if length_elsewhere else options.steps}
         for name, default in (("batch_size", DEFAULT_BATCH_SIZE), ("grad_accum", DEFAULT_GRAD_ACCUM)):
             given = getattr(options, name)
@@ -59,10 +59,10 @@ def verify_inputs(params: dict[str, Any], build_curves: Callable[..., list[Any]]
                 sizes.append(int(settings[name]))
             else:
                 sizes.append(default)
-                if options.dataset_size is not None:  # derive the configured run with the sizes the fine-tune uses
+                if sized:  # derive the configured run with the sizes the fine-tune uses
                     changes[name] = default
                     defaulted.append(name)
-            if options.dataset_size is None and options.dataset_sizes is None and given is not None:
+            if not sized and given is not None:
                 changes[name] = None  # without --dataset-size they only shape the verify run
         return replace(options, **changes)
 
