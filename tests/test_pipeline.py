@@ -311,3 +311,20 @@ def test_deepspeed_log_warmup_in_words(tmp_path: Path) -> None:
     lrs = [float(line.split(",")[1]) for line in
            invoke(["plot", "--config", path, "--format", "csv", "-o", "-"]).stdout.strip().splitlines()[1:4]]
     assert lrs[0] == lrs[1] == 0.0 < lrs[2]  # what the words say
+
+
+def test_the_figure_finds_the_replaced_scheduler_by_the_notes_code(tmp_path: Path) -> None:
+    (tmp_path / "ds.json").write_text(json.dumps({"scheduler": {"type": "WarmupLR", "params": {
+        "warmup_min_lr": "auto", "warmup_max_lr": "auto", "warmup_num_steps": "auto"}}}))
+    config = tmp_path / "run.yaml"
+    config.write_text(f"learning_rate: 1.0e-3\nlr_scheduler_type: cosine\nmax_steps: 300\ndeepspeed: {tmp_path / 'ds.json'}\n")
+    from lrviz.cli import build_curves
+    from lrviz.notes import code_of
+    from lrviz.plot import figure_for
+
+    params = {"configs": (str(config),), "config_flavor": "auto", **{name: None for name in (
+        "lr", "min_lr", "min_lr_rate", "scheduler", "framework", "steps", "dataset_size", "batch_size", "grad_accum", "gpus",
+        "epochs", "drop_last", "warmup_ratio", "warmup_steps", "num_cycles", "scheduler_kwargs", "framework_version")}}
+    curves = build_curves(params)
+    assert "deepspeed.replaces_trainer_scheduler" in [code_of(note) for note in curves[0].spec.notes]
+    assert figure_for(curves)._suptitle.get_text() == "⚠ lr_scheduler_type: cosine is ignored: ds.json's WarmupLR runs instead"

@@ -406,7 +406,10 @@ def _floor_flags(options: Options, name: str, peak: float, b: _Built, referenced
     return {key: converted}
 
 
+REPLACES_TRAINER = "deepspeed.replaces_trainer_scheduler"  # the note's code (lrviz.notes)
+
+
 def _override_warning(run: TrainerRun, ds: DeepSpeedFile, spec: ScheduleSpec, shape: str) -> str:
     text = (f"{run.asked} is ignored: {ds.name}'s {spec.scheduler} runs instead (a DeepSpeed \"scheduler\" block replaces "
             f"the Trainer's scheduler): {shape}{run.ignored}")
-    return text + f". To run the Trainer's schedule, delete the \"scheduler\" block from {ds.name}"
+    return Note(REPLACES_TRAINER, text + f". To run the Trainer's schedule, delete the \"scheduler\" block from {ds.name}")
