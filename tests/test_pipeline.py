@@ -173,7 +173,7 @@ def _key_updates(spec: dict[str, Any]) -> list[int]:
 
 def _assert_plot_matches_the_framework(args: list[str], spec: dict[str, Any]) -> None:
     if spec["framework"] not in ("hf", "deepspeed"):
-        return  # Axolotl, Megatron, NeMo: their oracle tests check the math against transcribed source
+        return  # Axolotl, NeMo (real configs: test_axolotl.py, test_megatron_nemo_launch.py) and Megatron: recorded vectors
     result = invoke(["plot", *args, "--format", "csv", "-o", "-"])
     drawn = [float(line.split(",")[1]) for line in result.stdout.strip().splitlines()[1:]]
     updates = _key_updates(spec)
