@@ -328,3 +328,32 @@ def test_the_figure_finds_the_replaced_scheduler_by_the_notes_code(tmp_path: Pat
     curves = build_curves(params)
     assert "deepspeed.replaces_trainer_scheduler" in [code_of(note) for note in curves[0].spec.notes]
     assert figure_for(curves)._suptitle.get_text() == "⚠ lr_scheduler_type: cosine is ignored: ds.json's WarmupLR runs instead"
+
+
+def test_advise_writes_megatron_fixes_as_megatron_flags(tmp_path: Path) -> None:
+    script = tmp_path / "low.sh"
+    script.write_text("torchrun pretrain_gpt.py --lr 3e-4 --min-lr 1e-7 --lr-decay-style cosine --train-iters 5000 "
+                      "--global-batch-size 256 --adam-beta2 0.98\n")
+    findings = {f["rule"]: f for f in json.loads(run(["advise", "--config", str(script), "--json"]).stdout)["findings"]}
+    assert findings["F08"]["fix"].startswith("raise the floor to --min-lr 3e-6")
+    assert "β2 = 0.98 (low.sh:--adam-beta2)" in findings["W03"]["message"]  # Megatron's own β2, not transformers'
+    assert findings["W04"]["fix"] == "--lr-warmup-iters 100"
+    assert not any("warmup_steps:" in f["fix"] or "adam_beta2:" in f["fix"] for f in findings.values())
+
+
+def test_advise_counts_a_megatron_warmup_fraction_as_a_warmup(tmp_path: Path) -> None:
+    script = tmp_path / "frac.sh"
+    script.write_text("torchrun pretrain_gpt.py --lr 3e-4 --min-lr 3e-5 --lr-decay-style cosine --train-iters 5000 "
+                      "--lr-warmup-fraction 0.01 --global-batch-size 256\n")
+    document = json.loads(run(["advise", "--config", str(script), "--json"]).stdout)
+    assert "W04" not in {f["rule"] for f in document["findings"]}  # 1% of the decay span is a warmup of 50 iterations
+
+
+def test_advise_reads_nemos_betas(tmp_path: Path) -> None:
+    config = tmp_path / "nemo.yaml"
+    config.write_text("trainer:\n  max_steps: 3000\nmodel:\n  optim:\n    lr: 2.0e-4\n    betas: [0.9, 0.995]\n    sched:\n"
+                      "      name: CosineAnnealing\n      warmup_steps: 10\n      min_lr: 2.0e-5\n")
+    document = json.loads(run(["advise", "--config", str(config), "--profile", "pretrain", "--json"]).stdout)
+    (w03,) = [f for f in document["findings"] if f["rule"] == "W03"]
+    assert "β2 = 0.995 (nemo.yaml:model.optim.betas)" in w03["message"]
+    assert "model.optim.sched.warmup_steps: 400" in w03["fix"] and "model.optim.betas: [0.9, 0.95]" in w03["fix"]

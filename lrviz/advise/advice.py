@@ -100,7 +100,7 @@ def advise_options(options: Options, config: ConfigFile | None, *, profile: str 
         spec = to_spec(options, config)
         chosen, why = _profile_of(profile, config, flavor_of(config))
         facts = gather(spec, chosen, profile_reason=why, options=options, beta2=beta2, group_lrs=group_lrs,
-                       transformers_version=_transformers_version())
+                       transformers_version=_transformers_version(), beta2_default=_framework_beta2(config))
         return _finish(facts, RunLength(max_steps=spec.total_steps), spec.notes)
     prepared = prepare(options, config)
     deepspeed = referenced_deepspeed(config)
@@ -117,6 +117,27 @@ def advise_options(options: Options, config: ConfigFile | None, *, profile: str 
                    transformers_version=_transformers_version())
     notes = tuple(note for note in spec.notes if code_of(note) not in _NOTES_COVERED)
     return _finish(facts, run_length(spec, prepared.options, prepared.config), notes)
+
+
+def _framework_beta2(config: Any) -> tuple[float, str] | None:
+    """Adam's β2 as the framework of a non-TrainingArguments config gets it: from the file, else its own default."""
+    from ..configs.pipeline import flavor_of
+
+    flavor, raw = flavor_of(config), getattr(config, "raw", {}) or {}
+    if flavor == "axolotl" and isinstance(raw.get("adam_beta2"), (int, float)):
+        return float(raw["adam_beta2"]), config.where("adam_beta2")
+    if flavor == "nemo":
+        optim = (raw.get("model") or {}).get("optim") if isinstance(raw.get("model"), dict) else raw.get("optim")
+        betas = optim.get("betas") if isinstance(optim, dict) else None
+        if isinstance(betas, (list, tuple)) and len(betas) == 2 and isinstance(betas[1], (int, float)):
+            return float(betas[1]), config.where("betas")
+        return 0.999, "torch AdamW default (no model.optim.betas)"
+    if flavor == "megatron":
+        value = config.values.get("--adam-beta2")
+        return (float(value), config.where("--adam-beta2")) if value is not None else (0.999, "Megatron default (--adam-beta2)")
+    if flavor == "deepspeed":
+        return 0.999, "torch AdamW default"
+    return None
 
 
 _FORMAT_NAMES = {"deepspeed": "a DeepSpeed config", "axolotl": "an Axolotl config", "megatron": "a Megatron-LM launch",

@@ -54,7 +54,10 @@ class Facts:
 
     @property
     def warmup(self) -> int:
-        return self.spec.warmup_steps
+        """Warmup updates as the framework counts them (Megatron's fraction and NeMo's ratio included)."""
+        from ..schedules import warmup_updates
+
+        return warmup_updates(self.spec)
 
     @property
     def floor(self) -> float | None:
@@ -160,8 +163,10 @@ def gather(
     group_lrs: tuple[float, ...] = (),
     summary: Summary | None = None,
     transformers_version: str | None = None,
+    beta2_default: tuple[float, str] | None = None,
 ) -> Facts:
-    """The facts about ``spec`` as given on the command line and in ``config``."""
+    """The facts about ``spec`` as given on the command line and in ``config``; ``beta2_default``: another
+    framework's β2 and where it came from (its config or its own default), used without --adam-beta2."""
     raw = config.raw if config is not None else {}
     name = config.where("").rstrip(":") if config is not None else ""
     beta2_from = "transformers default"
@@ -169,6 +174,8 @@ def gather(
         beta2_from = "--adam-beta2"
     elif _float(raw.get("adam_beta2")) is not None:
         beta2, beta2_from = _float(raw.get("adam_beta2")), f"{name}:adam_beta2"
+    elif beta2_default is not None:
+        beta2, beta2_from = beta2_default
     else:
         beta2 = DEFAULT_BETA2
     epochs, epochs_from = None, ""

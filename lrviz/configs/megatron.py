@@ -42,6 +42,7 @@ FLAGS: dict[str, str] = {
     "--train-iters": "int",
     "--train-samples": "int",
     "--global-batch-size": "int",
+    "--adam-beta2": "float",  # not the LR, but lrviz advise's warmup rule reads it
 }
 SWITCHES = ("--override-opt-param-scheduler", "--use-checkpoint-opt-param-scheduler")
 MARKERS = ("--train-iters", "--train-samples", "--lr-decay-style", "--lr-warmup-fraction", "--lr-decay-iters", "pretrain_gpt")
