@@ -179,3 +179,12 @@ def test_the_real_nemo_configs_equal_nemos_own_scheduler(case: dict[str, Any]) -
     assert (settings["scheduler"], settings["total_steps"], settings["peak_lr"]) == (case["name"], case["max_steps"], case["lr"])
     updates = [int(update) for update in case["lrs"]]
     assert_exact(lrs[updates], np.array([case["lrs"][str(update)] for update in updates]), case["config"])
+
+
+def test_a_batch_schedule_with_a_global_batch_is_megatrons_own_error(tmp_path: Path) -> None:
+    # Megatron-LM's examples/gpt3/train_gpt3_175b_distributed.sh (d98e8a64ddf3) sets both; arguments.py refuses that
+    path = tmp_path / "run.sh"
+    path.write_text('ARGS=(\n  --global-batch-size 1536\n  --step-batch-size-schedule "0:16 2.4B:320"\n'
+                    "  --train-iters 500000 --lr 6.0e-5\n)\ntorchrun pretrain_gpt.py \"${ARGS[@]}\"\n")
+    result = invoke(["plot", "--config", path, "--no-file"], 2)
+    assert "Cannot specify both --step-batch-size-schedule and --global-batch-size" in result.stderr

@@ -161,6 +161,10 @@ def read_megatron(path: str, text: str) -> MegatronArgs:
                                   f"environment or another file); set {name}=... in the script, or write the value")
             values[flag] = _convert(label, flag, FLAGS[flag], value)
         elif flag in BATCH_SCHEDULES:
+            if flag == "--step-batch-size-schedule" and any(w.partition("=")[0] == "--global-batch-size" for w in words):
+                raise ConfigError(f"{label}: --step-batch-size-schedule and --global-batch-size are both set: Megatron "
+                                  "raises ValueError (\"Cannot specify both --step-batch-size-schedule and "
+                                  "--global-batch-size\"); keep one (lrviz models a constant --global-batch-size)")
             raise ConfigError(f"{label}: {flag} changes the global batch size during the run, so the iterations and the "
                               "samples each one consumes follow the ramp; lrviz does not model it: remove it to see the "
                               "constant-batch schedule")
