@@ -14,6 +14,9 @@ from typing import Any, Callable
 
 import click
 
+from .configs import FLAVORS as CONFIG_FLAVORS
+from .frameworks import FRAMEWORKS
+
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -147,6 +150,30 @@ class Count(click.ParamType):
         return number
 
 
+class DatasetSize(click.ParamType):
+    """``--dataset-size``: one number of training examples, or one per dataset (``alpaca_en_demo=1000,identity=91``)
+    for a LLaMA-Factory config that names several."""
+
+    name = "N|NAME=N,..."
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | dict[str, int]:
+        if isinstance(value, (int, dict)) and not isinstance(value, bool):
+            return value
+        text = str(value).strip()
+        if "=" not in text:
+            return Count(1).convert(text, param, ctx)
+        sizes: dict[str, int] = {}
+        for piece in text.split(","):
+            name, equals, count = piece.partition("=")
+            name = name.strip()
+            if not equals or not name:
+                self.fail(f"{piece.strip()!r} is not NAME=N; write it like alpaca_en_demo=1000,identity=91", param, ctx)
+            if name in sizes:
+                self.fail(f"{name} is given twice", param, ctx)
+            sizes[name] = Count(1).convert(count.strip(), param, ctx)
+        return sizes
+
+
 def kwargs_from_text(text: str) -> dict[str, Any]:
     """A JSON object or a Python-literal dict, like HF's lr_scheduler_kwargs; ValueError otherwise."""
     import ast
@@ -212,18 +239,20 @@ def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--config", "configs", multiple=True, type=click.Path(), metavar="FILE",
                      help="HF TrainingArguments (JSON/YAML), LLaMA-Factory, Axolotl or NeMo YAML, DeepSpeed JSON, Megatron flags; repeat to overlay."),
-        click.option("--config-flavor", type=click.Choice(["auto", "hf", "llamafactory", "deepspeed", "axolotl", "megatron", "nemo"]), default="auto",
+        click.option("--config-flavor", type=click.Choice(["auto", *CONFIG_FLAVORS]), default="auto",
                      show_default=True, help="How to read --config (auto: by the keys or flags it holds)."),
         click.option("--lr", type=FiniteFloat(0, min_open=True, example="--lr 2e-4"), help="Peak LR (the optimizer's lr).  [default: 2e-4]"),
         click.option("--min-lr", type=FiniteFloat(0, example="--min-lr 2e-6"), help="Floor, absolute."),
         click.option("--min-lr-rate", type=FiniteFloat(0, example="--min-lr-rate 0.01"),
                      help="Floor as a fraction of --lr.  [default: 0.1 where the scheduler needs a floor]"),
         click.option("--scheduler", metavar="NAME", help="transformers lr_scheduler_type.  [default: cosine_with_min_lr]"),
-        click.option("--framework", metavar="NAME", help="Whose semantics: hf, deepspeed, torch, timm, axolotl, megatron, nemo.  [default: hf]"),
+        click.option("--framework", metavar="NAME", help=f"Whose semantics: {', '.join(FRAMEWORKS)}.  [default: hf]"),
         click.option("--framework-version", metavar="VERSION",
                      help="Release whose behaviour to model (deepspeed: 0.18.0 and later).  [default: the current release]"),
         click.option("--steps", type=Count(1), help="Total optimizer updates (HF max_steps).  [default: 1000]"),
-        click.option("--dataset-size", type=Count(1), help="Training examples: derive the updates as the Trainer does."),
+        click.option("--dataset-size", type=DatasetSize(),
+                     help="Training examples: derive the updates as the Trainer does; for a LLaMA-Factory config, one "
+                          "size per dataset as NAME=N,NAME=N (max_samples caps each)."),
         click.option("--batch-size", type=Count(1), help="Per-device batch size (per_device_train_batch_size).  [default: 8]"),
         click.option("--grad-accum", type=Count(1), help="Gradient accumulation steps.  [default: 1]"),
         click.option("--gpus", type=Count(1), help="Data-parallel processes (world size).  [default: 1]"),
@@ -242,40 +271,17 @@ def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-_OPTION_FIELDS = (
-    "lr", "min_lr", "min_lr_rate", "scheduler", "framework", "steps", "dataset_size", "batch_size", "grad_accum",
-    "gpus", "epochs", "drop_last", "warmup_ratio", "warmup_steps", "num_cycles", "scheduler_kwargs",
-    "framework_version",
-)
-
-
 def build_curves(params: dict[str, Any], compare: list[tuple[str, dict[str, Any]]] = ()) -> list[Any]:
     """The schedules to show: one per --config (or one from the flags), then one per --compare type."""
-    from .effective import effective_spec, read_launch_config
-    from .errors import SpecError
+    from .configs.pipeline import load
     from .keypoints import key_points
+    from .options import Options
     from .render import Curve
-    from .resolve import Options
 
-    options = Options(**{name: params[name] for name in _OPTION_FIELDS})
-    configs = [read_launch_config(path, params["config_flavor"]) for path in params["configs"]]
-    curves = []
-    for config in configs or [None]:
-        spec = effective_spec(options, config)
-        label = os.path.basename(config.path) if config else spec.scheduler
-        curves.append(Curve(label, spec, key_points(spec)))
-    for name, kwargs in compare:
-        try:
-            spec = effective_spec(options, configs[0] if configs else None, scheduler=name, extra_kwargs=kwargs, lenient=True)
-        except SpecError as error:
-            message = str(error)
-            if message.startswith("--scheduler"):
-                message = "--compare" + message[len("--scheduler"):]
-            elif "needs '" in message:
-                message += f"; with --compare, give it per curve: --compare '{name}:{{\"num_decay_steps\": 100}}'"
-            raise SpecError(message) from None
-        curves.append(Curve(name, spec, key_points(spec)))
-    return curves
+    loaded = load(Options.from_params(params), params["configs"], params["config_flavor"], compare=compare)
+    first = len(params["configs"]) or 1
+    return [Curve(item.label if index < first else item.spec.scheduler, item.spec, key_points(item.spec))
+            for index, item in enumerate(loaded)]
 
 
 no_file_option = click.option("--no-file", is_flag=True, help="Write no file (the report only); contradicts -o.")

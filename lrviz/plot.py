@@ -119,7 +119,8 @@ def figure_for(curves: Sequence[Curve], *, log: bool = False, title: str | None 
     )
     ax.set_title(headline, loc="left", fontsize=11, fontweight="bold")
     # A config source that replaces another (a DeepSpeed "scheduler" block over the Trainer's): say so on the figure.
-    replaced = next((note for c in curves for note in c.spec.notes if " runs instead " in note), None)
+    replaced = next((note for c in curves for note in c.spec.notes
+                     if getattr(note, "code", "") == "deepspeed.replaces_trainer_scheduler"), None)
     if replaced is not None:
         import re
 

@@ -8,11 +8,13 @@ framework's own (transformers: ``linear``, ``5e-5``, no warmup), because those a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from .configs import ConfigFile
+from .configs.hf import ConfigFile
 from .errors import SpecError
+from .notes import Note
+from .options import Options
 from .schedules import floor_lr
 from .signatures import (
     FLOOR_ABSOLUTE,
@@ -46,29 +48,6 @@ HF_DEFAULTS = {
 }
 
 _FLOOR_KEYS = ("min_lr", "min_lr_rate", "min_lr_ratio", "lr_end")
-
-
-@dataclass(frozen=True)
-class Options:
-    """The schedule options a user gave explicitly (None: not given)."""
-
-    lr: float | None = None
-    min_lr: float | None = None
-    min_lr_rate: float | None = None
-    scheduler: str | None = None
-    framework: str | None = None
-    steps: int | None = None
-    dataset_size: int | None = None
-    batch_size: int | None = None
-    grad_accum: int | None = None
-    gpus: int | None = None
-    epochs: float | None = None
-    drop_last: bool | None = None
-    warmup_ratio: float | None = None
-    warmup_steps: float | None = None
-    num_cycles: float | None = None
-    scheduler_kwargs: dict[str, Any] | None = None
-    framework_version: str | None = None
 
 
 class _Resolver:
@@ -116,15 +95,40 @@ def resolve(
     try:
         return _resolve(resolver, scheduler, extra_kwargs or {}, lenient)
     except SpecError as error:
-        message = str(error)
         if config is None:
             raise
-        if "lr_scheduler_kwargs" in message or "needs a floor" in message:
-            raise SpecError(f"--config {config.path}: {message}") from None
-        source = resolver.provenance.get(error.field or "")
-        if source is not None and source.kind == "file":
-            raise SpecError(f"--config {config.path} ({source.where.split(':', 1)[1]}): {message}") from None
-        raise
+        raise SpecError(_blamed(str(error), error.field, resolver.provenance, config.path), field=error.field) from None
+
+
+def _blamed(message: str, field: str | None, provenance: dict[str, Source], path: str) -> str:
+    """The message with the one who gave the value in front: the flag, or the file and its key; never the file for
+    a flag's value, nor a flag for the file's."""
+    import re
+
+    def owner(source: Source | None) -> str | None:
+        if source is None or source.kind == "default" or source.kind == "derived":
+            return None
+        if source.kind == "flag":
+            return source.where
+        return f"--config {path} ({source.where.split(':', 1)[1]})"
+
+    about = None
+    kwarg = re.match(r"lr_scheduler_kwargs: '?(\w+)'?", message)
+    if kwarg:
+        about = provenance.get(f"kwargs.{kwarg.group(1)}")
+    elif "needs a floor" in message:
+        about = provenance.get("scheduler")
+    elif field is not None:
+        about = provenance.get(field)
+    blamed = owner(about)
+    if blamed is None:
+        return message
+    scheduler = provenance.get("scheduler")
+    if scheduler is not None and scheduler.kind != about.kind and scheduler.kind in ("flag", "file") and (kwarg or "needs a floor" in message):
+        message += f" (the scheduler: {owner(scheduler)})"
+    if about.kind == "flag" and message.startswith(about.where):
+        return message
+    return f"{blamed}: {message}"
 
 
 def _resolve(r: _Resolver, scheduler: str | None, extra_kwargs: dict[str, Any], lenient: bool) -> ScheduleSpec:
@@ -165,9 +169,10 @@ def _resolve(r: _Resolver, scheduler: str | None, extra_kwargs: dict[str, Any], 
         if kwargs:
             r.notes.append(f"transformers drops lr_scheduler_kwargs for {scheduler}: {', '.join(kwargs)} have no effect")
     if warmup_steps >= total_steps:
-        r.notes.append(
+        r.notes.append(Note(
+            "warmup_not_shorter",
             f"warmup ({warmup_steps} updates) is not shorter than the run ({total_steps} updates): the decay never starts"
-        )
+        ))
     spec = ScheduleSpec(
         scheduler=scheduler,
         peak_lr=peak_lr,
@@ -252,15 +257,16 @@ def _warmup_steps(r: _Resolver, total_steps: int) -> int:
     ratio = config.values.get("warmup_ratio")
     steps = config.values.get("warmup_steps")
     if ratio is not None:
-        r.notes.append(
-            f"{config.where('warmup_ratio')} is the pre-5.24 spelling: transformers 5.0-5.8 treat it as warmup_steps "
-            f"= {ratio.value}, 5.24 rejects the key; write warmup_steps: {ratio.value}"
-        )
+        from .configs.hf import warmup_ratio_finding
+
+        counted = _ratio_warmup(total_steps, ratio.value, config.where("warmup_ratio")).value
+        message, fix = warmup_ratio_finding(config.where("warmup_ratio"), ratio.value, config.flavor, counted)
+        r.notes.append(Note("hf.warmup_ratio_key", f"{message}; fix: {fix}"))
         if steps is not None:
-            r.notes.append(
-                f"{config.where('warmup_ratio')} and warmup_steps are both set: transformers 5.x uses warmup_ratio, "
+            r.notes.append(Note(
+                "hf.both_warmup_keys", f"{config.where('warmup_ratio')} and warmup_steps are both set: transformers 5.x uses warmup_ratio, "
                 "4.x used warmup_steps; keep one"
-            )
+            ))
         result = _ratio_warmup(total_steps, ratio.value, config.where("warmup_ratio"))
         return r.derived("warmup_steps", result)
     if steps is not None:
@@ -380,8 +386,8 @@ def _floor_notes(spec: ScheduleSpec) -> tuple[str, ...]:
                        if key in spec.provenance), None)
         fix = (f"lower {source.where}" if source is not None and source.kind in ("flag", "file")
                else "lower the floor")
-        return (
-            f"the floor {floor:g} is above the peak {spec.peak_lr:g}: transformers accepts this and the 'decay' "
-            f"climbs; {fix} below {spec.peak_lr:g}",
+        return (Note(
+            "floor_above_peak", f"the floor {floor:g} is above the peak {spec.peak_lr:g}: transformers accepts this and "
+            f"the 'decay' climbs; {fix} below {spec.peak_lr:g}"),
         )
     return ()

@@ -1,71 +1,32 @@
-"""Vectorized LR schedules, exact to each framework's own code.
+"""Vectorized LR schedules, exact to each framework's own code: the registry of every framework's math and the
+functions that evaluate a spec with it (``lr_at``, ``factors``, ``floor_lr``, ``critical_steps``).
 
-Every function here maps update indices ``k`` (a float64 array of whole numbers) to the multiplier the
-framework's ``LambdaLR`` applies to a param group's initial LR at that update; the LR is
-``base_lr * factor`` (the same product ``LambdaLR.get_lr`` forms). The arithmetic repeats the framework's
-operations in the framework's order, so that results agree bit for bit, not just closely.
-
-Source for ``hf``: transformers 5.24.0, ``src/transformers/optimization.py`` (the ``_get_*_lr_lambda``
-functions). Pure: no I/O, no torch, no printing.
+The math itself lives in each framework's module (``lrviz/frameworks/``: ``hf`` for transformers 5.24.0
+``optimization.py``, and the others), listed once in ``lrviz.frameworks.FRAMEWORKS``; a schedule maps update
+indices ``k`` (float64 whole numbers) to the multiplier the framework's ``LambdaLR`` applies to a param group's
+initial LR (``base_lr * factor``), or to the absolute LR where the framework sets one. Pure: no I/O, no torch, no
+printing. ``min_lr_rate``, ``wsd_phases`` and the shared helpers stay importable from here.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 
-from .signatures import (
-    FLOOR_ABSOLUTE,
-    FLOOR_LR_END,
-    FLOOR_MIN_LR_OR_RATE,
-    FLOOR_MIN_LR_RATIO,
-    FLOOR_NONE,
-    FLOOR_RATIO,
-    FLOOR_ZERO,
+from .signatures import FLOOR_ABSOLUTE, FLOOR_LR_END, FLOOR_NONE, FLOOR_ZERO
+from .schedule_math import (  # noqa: F401  (re-exported: the names schedules.py has always had)
+    min_lr_rate,
+    MAX_EXTREMA,
+    CriticalFn,
+    FactorFn,
+    LrFn,
+    ScheduleDef,
+    _boundaries,
+    _cosine_extrema,
+    _hf_cosine_decay,
 )
 from .spec import ScheduleSpec
 
-FactorFn = Callable[[np.ndarray, ScheduleSpec], np.ndarray]
-CriticalFn = Callable[[ScheduleSpec, int, int], np.ndarray]
-LrFn = Callable[[np.ndarray, ScheduleSpec, float], np.ndarray]
-
-# Cap on the turning points a schedule lists for one range (a cosine with 10^9 cycles has 2·10^9).
-MAX_EXTREMA = 2_000_000
-
-
-@dataclass(frozen=True)
-class ScheduleDef:
-    """A schedule's math: the factor over update indices, and where its shape can turn."""
-
-    factor: FactorFn
-    critical: CriticalFn  # real-valued update indices of breakpoints and extrema within [lo, hi)
-    # For schedules that are not base_lr * factor (absolute LRs, as in DeepSpeed's WarmupLR or timm's lr_min):
-    # the LR of a group with initial LR base_lr at update indices k. None: base_lr * factor(k).
-    lr: LrFn | None = None
-    # The last update of the warmup, where it is not W - 1 (DeepSpeed: update max(2, W), one step behind).
-    last_warmup: Callable[[ScheduleSpec], int] | None = None
-
-
-def min_lr_rate(spec: ScheduleSpec) -> float:
-    """The floor as a ratio of the peak, the way the framework derives it."""
-    floor = spec.signature.floor
-    if floor == FLOOR_MIN_LR_OR_RATE:
-        min_lr = spec.kwarg("min_lr")
-        # transformers: min_lr_rate = min_lr / optimizer.defaults["lr"]
-        return min_lr / spec.peak_lr if min_lr is not None else spec.kwarg("min_lr_rate")
-    if floor == FLOOR_MIN_LR_RATIO:
-        return spec.kwarg("min_lr_ratio")
-    if floor == FLOOR_LR_END:
-        return spec.kwarg("lr_end") / spec.peak_lr
-    if floor == FLOOR_RATIO:
-        return spec.kwarg(spec.signature.floor_kwarg) or 0.0  # unset (Axolotl's None): no floor above 0
-    if floor == FLOOR_ABSOLUTE:
-        return spec.kwarg(spec.signature.floor_kwarg) / spec.peak_lr
-    return 0.0
-
+from .frameworks.hf import wsd_phases  # noqa: E402,F401  (transformers' WSD phases, re-exported)
 
 def floor_lr(spec: ScheduleSpec, base_lr: float | None = None) -> float | None:
     """The LR the decay ends at for a group whose initial LR is ``base_lr``; None if it does not decay."""
@@ -83,191 +44,10 @@ def floor_lr(spec: ScheduleSpec, base_lr: float | None = None) -> float | None:
     return base * min_lr_rate(spec)
 
 
-# ---------------------------------------------------------------------------------------------- hf
+# Every framework's math, hf included, from its module in lrviz/frameworks/ (the registry lists them).
+from .frameworks import schedule_defs as _framework_schedule_defs  # noqa: E402
 
-
-def _hf_linear_warmup(k: np.ndarray, warmup: int) -> np.ndarray:
-    # float(current_step) / float(max(1, num_warmup_steps))
-    return k / float(max(1, warmup))
-
-
-def _hf_linear(k: np.ndarray, spec: ScheduleSpec) -> np.ndarray:
-    W, T = spec.warmup_steps, spec.total_steps
-    decay = np.maximum(0.0, (T - k) / float(max(1, T - W)))
-    return np.where(k < W, _hf_linear_warmup(k, W), decay)
-
-
-def _hf_cosine_decay(k: np.ndarray, W: int, T: int, num_cycles: float, rate: float) -> np.ndarray:
-    # progress = float(current_step - W) / float(max(1, T - W))
-    progress = (k - W) / float(max(1, T - W))
-    factor = 0.5 * (1.0 + np.cos(math.pi * float(num_cycles) * 2.0 * progress))
-    factor = factor * (1 - rate) + rate
-    return np.maximum(0, factor)
-
-
-def _hf_cosine(k: np.ndarray, spec: ScheduleSpec) -> np.ndarray:
-    # `cosine` runs the min-LR lambda with min_lr_rate=0.0 (the later definition shadows the first).
-    W = spec.warmup_steps
-    decay = _hf_cosine_decay(k, W, spec.total_steps, spec.kwarg("num_cycles"), 0.0)
-    return np.where(k < W, _hf_linear_warmup(k, W), decay)
-
-
-def _hf_cosine_with_min_lr(k: np.ndarray, spec: ScheduleSpec) -> np.ndarray:
-    W = spec.warmup_steps
-    decay = _hf_cosine_decay(k, W, spec.total_steps, spec.kwarg("num_cycles"), min_lr_rate(spec))
-    return np.where(k < W, _hf_linear_warmup(k, W), decay)
-
-
-def _hf_cosine_warmup_with_min_lr(k: np.ndarray, spec: ScheduleSpec) -> np.ndarray:
-    W, T = float(spec.warmup_steps), float(spec.total_steps)
-    warmup_lr_rate = spec.kwarg("warmup_lr_rate")
-    if warmup_lr_rate is None:
-        warmup = (k + 1.0) / max(1.0, W)
-    else:
-        r = float(warmup_lr_rate)
-        warmup = r + (1.0 - r) * k / max(1, W - 1)
-    progress = (k - W + 1.0) / max(1.0, T - W)
-    factor = 0.5 * (1.0 + np.cos(math.pi * spec.kwarg("num_cycles") * 2.0 * progress))
-    rate = min_lr_rate(spec)
-    factor = np.maximum(0, factor * (1 - rate) + rate)
-    return np.where(k < W, warmup, factor)
-
-
-def _hf_cosine_with_restarts(k: np.ndarray, spec: ScheduleSpec) -> np.ndarray:
-    W, T = spec.warmup_steps, spec.total_steps
-    progress = (k - W) / float(max(1, T - W))
-    wave = np.maximum(0.0, 0.5 * (1.0 + np.cos(math.pi * np.remainder(float(spec.kwarg("num_cycles")) * progress, 1.0))))
-    decay = np.where(progress >= 1.0, 0.0, wave)
-    return np.where(k < W, _hf_linear_warmup(k, W), decay)
-
-
-def _hf_polynomial(k: np.ndarray, spec: ScheduleSpec) -> np.ndarray:
-    W, T = spec.warmup_steps, spec.total_steps
-    lr_init, lr_end, power = spec.peak_lr, spec.kwarg("lr_end"), spec.kwarg("power")
-    lr_range = lr_init - lr_end
-    decay_steps = T - W
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pct_remaining = 1 - (k - W) / decay_steps
-        decay = (lr_range * np.power(pct_remaining, power) + lr_end) / lr_init
-    after = np.where(k > T, lr_end / lr_init, decay)
-    return np.where(k < W, _hf_linear_warmup(k, W), after)
-
-
-def _hf_constant(k: np.ndarray, spec: ScheduleSpec) -> np.ndarray:
-    return np.ones_like(k)
-
-
-def _hf_constant_with_warmup(k: np.ndarray, spec: ScheduleSpec) -> np.ndarray:
-    W = spec.warmup_steps
-    # float(current_step) / float(max(1.0, num_warmup_steps))
-    return np.where(k < W, k / float(max(1.0, W)), 1.0)
-
-
-def _inverse_sqrt_timescale(spec: ScheduleSpec) -> int:
-    timescale = spec.kwarg("timescale")
-    return (spec.warmup_steps or 10_000) if timescale is None else timescale
-
-
-def _hf_inverse_sqrt(k: np.ndarray, spec: ScheduleSpec) -> np.ndarray:
-    W = spec.warmup_steps
-    timescale = _inverse_sqrt_timescale(spec)
-    shift = timescale - W
-    with np.errstate(divide="ignore", invalid="ignore"):
-        decay = 1.0 / np.sqrt((k + shift) / timescale)
-    return np.where(k < W, _hf_linear_warmup(k, W), decay)
-
-
-def wsd_phases(spec: ScheduleSpec) -> tuple[int, int, int]:
-    """(warmup, stable, decay) update counts of a warmup_stable_decay schedule."""
-    W, D = spec.warmup_steps, spec.kwarg("num_decay_steps")
-    S = spec.kwarg("num_stable_steps")
-    if S is None:
-        S = spec.total_steps - W - D
-    return W, S, D
-
-
-def _wsd_shape(progress: np.ndarray, shape: str, rising: bool, num_cycles: float) -> np.ndarray:
-    if rising:
-        if shape == "linear":
-            return progress
-        if shape == "cosine":
-            return 0.5 * (1.0 - np.cos(math.pi * progress))
-        return 1.0 - np.sqrt(1.0 - progress)
-    if shape == "linear":
-        return 1.0 - progress
-    if shape == "cosine":
-        return 0.5 * (1.0 + np.cos(math.pi * float(num_cycles) * 2.0 * progress))
-    return 1.0 - np.sqrt(progress)
-
-
-def _hf_warmup_stable_decay(k: np.ndarray, spec: ScheduleSpec) -> np.ndarray:
-    W, S, D = wsd_phases(spec)
-    ratio = spec.kwarg("min_lr_ratio")
-    num_cycles = spec.kwarg("num_cycles")
-    with np.errstate(invalid="ignore"):
-        up = _wsd_shape(k / float(max(1, W)), spec.kwarg("warmup_type"), True, num_cycles)
-        down = _wsd_shape((k - W - S) / float(max(1, D)), spec.kwarg("decay_type"), False, num_cycles)
-    up = np.maximum(0.0, up * (1.0 - ratio) + ratio)
-    down = np.maximum(0.0, down * (1.0 - ratio) + ratio)
-    return np.select([k < W, k < W + S, k < W + S + D], [up, 1.0, down], default=float(ratio))
-
-
-# ------------------------------------------------------------------------------- critical points
-
-
-def _boundaries(*points: float) -> np.ndarray:
-    return np.array(points, dtype=np.float64)
-
-
-def _cosine_extrema(start: float, span: float, num_cycles: float, lo: int, hi: int, period_steps: float) -> np.ndarray:
-    """Update indices ``start + j * period_steps`` inside [lo, hi): where a cosine turns or restarts."""
-    if not num_cycles or span <= 0 or period_steps <= 0 or not math.isfinite(period_steps):
-        return _boundaries()
-    first = max(0, math.floor((lo - start) / period_steps))
-    last = math.ceil((hi - start) / period_steps)
-    if last < first:
-        return _boundaries()
-    last = min(last, first + MAX_EXTREMA)  # past the cap the list is cut; critical_steps reports it
-    return start + np.arange(first, last + 1, dtype=np.float64) * period_steps
-
-
-def _critical_warmup_decay(spec: ScheduleSpec, lo: int, hi: int) -> np.ndarray:
-    W, T = spec.warmup_steps, spec.total_steps
-    points = [_boundaries(0, W - 1, W, W + 1, T - 1, T, T + 1)]
-    name = spec.scheduler
-    if name in ("cosine", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "cosine_with_restarts"):
-        num_cycles = abs(float(spec.kwarg("num_cycles")))
-        span = max(1, T - W)
-        start = W - 1 if name == "cosine_warmup_with_min_lr" else W
-        # cosine(pi * 2 * c * p) turns every half period: p = j / (2c); restarts every p = j / c
-        per = 1.0 if name == "cosine_with_restarts" else 2.0
-        period = span / (per * num_cycles) if num_cycles else 0.0
-        points.append(_cosine_extrema(start, span, num_cycles, lo, hi, period))
-    return np.concatenate(points)
-
-
-def _critical_wsd(spec: ScheduleSpec, lo: int, hi: int) -> np.ndarray:
-    W, S, D = wsd_phases(spec)
-    points = [_boundaries(0, W - 1, W, W + S - 1, W + S, W + S + D - 1, W + S + D, spec.total_steps - 1)]
-    if spec.kwarg("decay_type") == "cosine":
-        num_cycles = abs(float(spec.kwarg("num_cycles")))
-        period = max(1, D) / (2.0 * num_cycles) if num_cycles else 0.0
-        points.append(_cosine_extrema(W + S, D, num_cycles, lo, min(hi, W + S + D + 1), period))
-    return np.concatenate(points)
-
-
-SCHEDULES: dict[tuple[str, str], ScheduleDef] = {
-    ("hf", "linear"): ScheduleDef(_hf_linear, _critical_warmup_decay),
-    ("hf", "cosine"): ScheduleDef(_hf_cosine, _critical_warmup_decay),
-    ("hf", "cosine_with_restarts"): ScheduleDef(_hf_cosine_with_restarts, _critical_warmup_decay),
-    ("hf", "polynomial"): ScheduleDef(_hf_polynomial, _critical_warmup_decay),
-    ("hf", "constant"): ScheduleDef(_hf_constant, _critical_warmup_decay),
-    ("hf", "constant_with_warmup"): ScheduleDef(_hf_constant_with_warmup, _critical_warmup_decay),
-    ("hf", "inverse_sqrt"): ScheduleDef(_hf_inverse_sqrt, _critical_warmup_decay),
-    ("hf", "cosine_with_min_lr"): ScheduleDef(_hf_cosine_with_min_lr, _critical_warmup_decay),
-    ("hf", "cosine_warmup_with_min_lr"): ScheduleDef(_hf_cosine_warmup_with_min_lr, _critical_warmup_decay),
-    ("hf", "warmup_stable_decay"): ScheduleDef(_hf_warmup_stable_decay, _critical_wsd),
-}
+SCHEDULES: dict[tuple[str, str], ScheduleDef] = dict(_framework_schedule_defs())
 
 
 def schedule_def(spec: ScheduleSpec) -> ScheduleDef:
@@ -312,8 +92,3 @@ def critical_steps(spec: ScheduleSpec, lo: int, hi: int) -> tuple[np.ndarray, bo
     near = near[(near >= lo) & (near < hi)]
     return np.unique(np.concatenate([near, [lo, hi - 1]]).astype(np.int64)), complete
 
-
-# The other frameworks (DeepSpeed, PyTorch, timm, ...): lrviz/frameworks/.
-from .frameworks import schedule_defs as _framework_schedule_defs  # noqa: E402
-
-SCHEDULES.update(_framework_schedule_defs())

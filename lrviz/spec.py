@@ -242,6 +242,10 @@ def _checked_value(signature: Signature, key: str, kind: str, choices: tuple[str
         fix = "(it is required)" if accepted.required else f"or remove the key to take the default, {accepted.default!r}"
         raise SpecError(f"lr_scheduler_kwargs: {key} is null; {signature.name} passes None on and fails on it: give a "
                         f"value {fix}")
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise SpecError(f"{where} must be true or false (for {signature.name})")
+        return value
     if kind == "choice":
         if value not in choices:
             raise SpecError(f"{where} is not one of {', '.join(choices)} (for {signature.name})")

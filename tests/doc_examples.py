@@ -46,8 +46,12 @@ class Example:
         return f"{self.page}:{self.line}: {self.command}"
 
 
+# pages that write their own files and run their own commands (tests/test_config_formats_doc.py)
+SELF_TESTED = ("config-formats.md",)
+
+
 def pages() -> list[Path]:
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return [ROOT / "README.md", *sorted(path for path in (ROOT / "docs").glob("*.md") if path.name not in SELF_TESTED)]
 
 
 def _strip(command: str) -> str:

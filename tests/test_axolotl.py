@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from cli_helpers import invoke
 
-from lrviz.readers.axolotl import AxolotlFile, axolotl_spec
+from lrviz.configs.axolotl import AxolotlFile, axolotl_spec
 from lrviz.resolve import Options
 from lrviz.schedules import lr_at
 from lrviz.spec import ScheduleSpec
@@ -146,3 +146,26 @@ def test_bad_axolotl_yaml_exits_2(tmp_path: Path, text: str, expect: list[str]) 
     for fragment in expect:
         assert fragment in line, (fragment, line)
     assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.parametrize("case", json.loads((Path(__file__).parent / "data" / "axolotl_vectors.json").read_text())["real"],
+                         ids=lambda c: c["config"])
+def test_the_real_axolotl_configs_equal_axolotls_own_code(case: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real configs of ../shared/real-world run for 1,000 updates (--steps): warmup from Axolotl's
+    _configure_warmup_and_logging, LRs from its scheduler lambdas (tests/data/make_axolotl_vectors.py)."""
+    from realworld import REAL_CONFIGS
+
+    path = REAL_CONFIGS / "axolotl" / case["config"]
+    if not path.is_file():
+        pytest.skip("../shared/real-world is not beside the repository")
+    monkeypatch.chdir(path.parent)  # its deepspeed: reference is relative to the launch folder
+    import yaml
+
+    # a floor at the peak (cosine_min_lr_ratio: 1.0 in one real file) is advise's F01, and plot's exit 1 too
+    floor_at_peak = (yaml.safe_load(path.read_text()).get("cosine_min_lr_ratio") or 0) >= 1
+    result = invoke(["plot", "--config", path, "--steps", case["total"], "--format", "csv", "-o", "-"],
+                    1 if floor_at_peak else 0)
+    lrs = np.array([float(line.split(",")[1]) for line in result.stdout.strip().splitlines()[1:]])
+    expected = np.array(case["lrs"])
+    bad = np.flatnonzero(np.abs(lrs - expected) > np.maximum(1e-12 * np.abs(expected), 1e-18))
+    assert not len(bad), f"update {bad[0]}: Axolotl {expected[bad[0]]!r}, lrviz {lrs[bad[0]]!r}"

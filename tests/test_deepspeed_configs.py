@@ -102,8 +102,10 @@ def llamafactory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_deepspeed_warmuplr_replaces_the_requested_cosine(llamafactory: Path, tmp_path: Path) -> None:
-    # 2,000 examples, batch 1, GA 8 -> 250 updates/epoch, T = 750; W = ceil(0.1 * 750) = 75
-    result = invoke(["plot", "--config", llamafactory, "--dataset-size", 2000, "-o", tmp_path / "run.png"])
+    # max_samples: 1000 caps each dataset: 1,000 + 1,000 examples, batch 1, GA 8 -> 250 updates/epoch, T = 750;
+    # W = ceil(0.1 * 750) = 75
+    sizes = "identity=1000,alpaca_en_demo=1000"
+    result = invoke(["plot", "--config", llamafactory, "--dataset-size", sizes, "-o", tmp_path / "run.png"])
     text = " ".join(result.stdout.split())
     warning = " ".join(result.stderr.split())  # warnings go to stderr, the report to stdout
     assert "lr_scheduler_type: cosine" in warning and "is ignored: ds_z3_config.json's WarmupLR runs instead" in warning
@@ -111,14 +113,14 @@ def test_deepspeed_warmuplr_replaces_the_requested_cosine(llamafactory: Path, tm
     assert "deepspeed:WarmupLR" in text
     assert (tmp_path / "run.png").read_bytes().startswith(b"\x89PNG")
 
-    settings = plot_json("--config", llamafactory, "--dataset-size", 2000)["schedules"][0]["settings"]
+    settings = plot_json("--config", llamafactory, "--dataset-size", sizes)["schedules"][0]["settings"]
     assert (settings["framework"], settings["scheduler"]) == ("deepspeed", "WarmupLR")
     assert settings["notes"][0].startswith("your lr_scheduler_type: cosine")
     assert settings["provenance"]["scheduler"] == "ds_z3_config.json:scheduler.type"
     assert (settings["total_steps"], settings["warmup_steps"], settings["peak_lr"]) == (750, 75, 1e-5)
     assert settings["scheduler_kwargs"] == {"warmup_min_lr": 0, "warmup_max_lr": 1e-5}
 
-    drawn = csv_lrs("--config", llamafactory, "--dataset-size", 2000)
+    drawn = csv_lrs("--config", llamafactory, "--dataset-size", sizes)
     # what transformers hands DeepSpeed for the "auto" values, and what the real WarmupLR then does
     expected = real_deepspeed("WarmupLR", {"warmup_min_lr": 0, "warmup_max_lr": 1e-5, "warmup_num_steps": 75}, 1e-5, 750)
     if expected is not None:
@@ -137,12 +139,15 @@ def test_reference_found_next_to_the_config_from_another_folder(llamafactory: Pa
     assert any("found next to qwen_full_sft_ds3.yaml" in note for note in settings["notes"])
 
 
-def test_missing_reference_warns_and_draws_the_trainer_schedule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_reference_is_the_error_the_trainer_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # transformers (accelerate HfDeepSpeedConfig) raises ValueError for a path that does not exist: exit 2, one line
     monkeypatch.chdir(tmp_path)
     config = write(tmp_path, "run.yaml", LLAMAFACTORY_YAML)
-    settings = plot_json("--config", config, "--steps", 500)["schedules"][0]["settings"]
-    assert (settings["framework"], settings["scheduler"]) == ("hf", "cosine")
-    assert any("was not found" in note and "scheduler" in note for note in settings["notes"])
+    for command in (["plot", "--no-file"], ["advise"]):
+        result = invoke([*command, "--config", config, "--steps", 500], 2)
+        assert result.stderr.count("\n") == 1
+        assert "run.yaml:deepspeed = examples/deepspeed/ds_z3_config.json was not found" in result.stderr
+        assert "Expected a string path to an existing deepspeed config" in result.stderr
 
 
 def test_reference_without_scheduler_block_keeps_the_trainer_schedule(llamafactory: Path, tmp_path: Path) -> None:
@@ -245,7 +250,8 @@ BAD_STANDALONE = [
                                                                              "did you mean 'warmup_num_steps'"]),
     ("unknown-type", {"scheduler": {"type": "WarmupCosine", "params": {}}}, ["scheduler.type", "WarmupCosine",
                                                                              "did you mean 'WarmupCosineLR'"]),
-    ("not-modelled-type", {"scheduler": {"type": "OneCycle", "params": {}}}, ["scheduler.type", "OneCycle"]),
+    ("not-modelled-type", {"scheduler": {"type": "CyclicLR", "params": {}}}, ["scheduler.type", "CyclicLR"]),
+    ("one-cycle-without-bounds", {"scheduler": {"type": "OneCycle", "params": {}}}, ["scheduler.params.cycle_min_lr", "missing"]),
     ("missing-params", {"scheduler": {"type": "WarmupLR"}}, ["scheduler.params", "missing"]),
     ("missing-total", with_params(warmup_num_steps=10), ["scheduler.params.total_num_steps", "missing"]),
     ("missing-type", {"scheduler": {"params": {}}}, ["scheduler", "\"type\""]),

@@ -479,7 +479,7 @@ def test_yaml_loader_is_libyaml_where_present():
 @requires_real_world
 @pytest.mark.skipif(not getattr(yaml, "__with_libyaml__", False), reason="PyYAML without libyaml")
 def test_yaml_c_and_pure_loaders_agree_on_the_real_configs():
-    from lrviz.configs import _find_plain_floats
+    from lrviz.configs.hf import _find_plain_floats
 
     files = real_files(REAL_CONFIGS, "*.yaml", "*.yml")
     assert files

@@ -131,14 +131,15 @@ BAD_READERS = [
     ("pretrain.sh", SCRIPT.replace("--lr-decay-style", "--lr-decay-styl"), ["--lr-decay-styl", "did you mean --lr-decay-style"]),
     ("pretrain.sh", SCRIPT.replace("--lr-warmup-fraction 0.03", "--warmup 0.03"), ["--warmup", "--lr-warmup-fraction"]),
     ("pretrain.sh", SCRIPT + " --lr-warmup-iters 20\n", ["--lr-warmup-fraction and --lr-warmup-iters"]),
-    ("pretrain.sh", SCRIPT.replace("--train-iters 1000", "--train-samples 256000"), ["--train-samples"]),
+    ("pretrain.sh", SCRIPT.replace("--train-iters 1000", "--train-samples 256000 --lr-decay-iters 900"),
+     ["--lr-decay-iters in a sample-based run"]),
     ("pretrain.sh", SCRIPT.replace("--lr 2e-4 ", ""), ["--lr is missing"]),
     ("pretrain.sh", SCRIPT.replace("cosine", "cosin"), ["--lr-decay-style cosin", "did you mean cosine"]),
     ("pretrain.sh", SCRIPT.replace("--train-iters 1000", "--train-iters ten"), ["--train-iters 'ten'"]),
     ("nemo.yaml", NEMO_YAML.replace("      name: CosineAnnealing\n", ""), ["sched.name is missing"]),
-    ("nemo.yaml", NEMO_YAML.replace("name: CosineAnnealing", "name: InverseSquareRootAnnealing"), ["InverseSquareRootAnnealing"]),
+    ("nemo.yaml", NEMO_YAML.replace("name: CosineAnnealing", "name: NoamAnnealing"), ["NoamAnnealing", "not modelled"]),
     ("nemo.yaml", NEMO_YAML.replace("warmup_ratio", "warmup_ration"), ["warmup_ration", "did you mean warmup_ratio"]),
-    ("nemo.yaml", NEMO_YAML.replace("max_steps: 1000", "max_steps: -1"), ["max_steps"]),
+    ("nemo.yaml", NEMO_YAML.replace("max_steps: 1000", "max_steps: -1"), ["trainer.max_steps is -1", "--dataset-size"]),
     ("nemo.yaml", NEMO_YAML.replace("min_lr: 2e-6", "min_lr: 3e-4"), ["lower than the minimum"]),
 ]
 

@@ -208,7 +208,8 @@ def test_a_config_the_installed_transformers_refuses_exits_2_with_its_reason():
     fields = {f.name for f in __import__("dataclasses").fields(transformers.TrainingArguments)}
     if "warmup_ratio" in fields:
         pytest.skip(f"transformers {transformers.__version__} still accepts warmup_ratio")
-    result = invoke(["verify", "--device", "cpu", "--config", path, "--dataset-size", "16"], exit_code=2)
+    result = invoke(["verify", "--device", "cpu", "--config", path, "--dataset-size", "identity=8,alpaca_en_demo=8"],
+                    exit_code=2)
     assert result.stdout == "" and "passed" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"transformers {transformers.__version__} refuses these training arguments" in lines[0]

@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from ..configs import ConfigFile
+from ..notes import code_of
 from ..resolve import Options, resolve
 from ..spec import ScheduleSpec
 from .deepspeed import referenced_deepspeed
@@ -17,14 +18,14 @@ from .recommend import Recommendation, recommend
 from .rules import RULES_BY_ID, Finding, evaluate, exit_code
 from .snippets import RunLength, Snippet, run_length, snippets
 
-# Resolver notes that a finding already says (matched on their wording in resolve.py / configs.py).
+# Note codes (lrviz.notes) that a finding already says, with the rule that says it.
 _NOTES_COVERED = {
-    "is the pre-5.24 spelling": "T05",
-    "and warmup_steps are both set": "W05",
-    "points to a DeepSpeed config": "T06",
-    "LLaMA-Factory (OmegaConf) reads it as": "T04",
-    "is above the peak": "F01",
-    "is not shorter than the run": "W01",
+    "hf.warmup_ratio_key": "T05",
+    "hf.both_warmup_keys": "W05",
+    "hf.deepspeed_unread": "T06",
+    "llamafactory.text_number": "T04",
+    "floor_above_peak": "F01",
+    "warmup_not_shorter": "W01",
 }
 
 
@@ -90,27 +91,71 @@ def advise_options(options: Options, config: ConfigFile | None, *, profile: str 
                    group_lrs: tuple[float, ...] = ()) -> Advice:
     """Advice for command-line options and an optional config file (what ``lrviz advise`` runs).
 
-    ``config`` may also be a DeepSpeed JSON read by ``lrviz.effective`` (its scheduler, DeepSpeed semantics).
+    ``config`` is any format ``lrviz.configs.read`` returns; its spec comes from the same pipeline as in every other
+    command (``lrviz.configs.to_spec``), in the framework's own semantics.
     """
-    if config is not None and not isinstance(config, ConfigFile):
-        from ..effective import effective_spec
+    from ..configs.pipeline import flavor_of, to_spec
 
-        spec = effective_spec(options, config)
-        chosen, why = pick_profile(profile, None, None, None)
-        if profile == "auto":
-            why = f"auto: {config.path} is a DeepSpeed config, which names no training phase"
+    if config is not None and not isinstance(config, ConfigFile):
+        spec = to_spec(options, config)
+        chosen, why = _profile_of(profile, config, flavor_of(config))
         facts = gather(spec, chosen, profile_reason=why, options=options, beta2=beta2, group_lrs=group_lrs,
-                       transformers_version=_transformers_version())
+                       transformers_version=_transformers_version(), beta2_default=_framework_beta2(config))
         return _finish(facts, RunLength(max_steps=spec.total_steps), spec.notes)
     prepared = prepare(options, config)
-    spec = resolve(prepared.options, prepared.config)
+    deepspeed = referenced_deepspeed(config)
+    if deepspeed is not None and deepspeed.scheduler is not None:
+        # The one place advise departs from the pipeline's spec: DeepSpeed's block replaces the Trainer's scheduler
+        # (T06 says so and how to remove it), and the advice is on the schedule the config asks for.
+        spec = resolve(prepared.options, prepared.config)
+    else:
+        spec = to_spec(prepared.options, prepared.config, strict=False)
     chosen, why = pick_profile(profile, config.raw if config else None, config.flavor if config else None,
                                config.where("").rstrip(":") if config else None)
     facts = gather(spec, chosen, profile_reason=why, options=prepared.options, config=prepared.config, traps=prepared.traps,
-                   deepspeed=referenced_deepspeed(config), beta2=beta2, group_lrs=group_lrs,
+                   deepspeed=deepspeed, beta2=beta2, group_lrs=group_lrs,
                    transformers_version=_transformers_version())
-    notes = tuple(note for note in spec.notes if not any(marker in note for marker in _NOTES_COVERED))
+    notes = tuple(note for note in spec.notes if code_of(note) not in _NOTES_COVERED)
     return _finish(facts, run_length(spec, prepared.options, prepared.config), notes)
+
+
+def _framework_beta2(config: Any) -> tuple[float, str] | None:
+    """Adam's β2 as the framework of a non-TrainingArguments config gets it: from the file, else its own default."""
+    from ..configs.pipeline import flavor_of
+
+    flavor, raw = flavor_of(config), getattr(config, "raw", {}) or {}
+    if flavor == "axolotl" and isinstance(raw.get("adam_beta2"), (int, float)):
+        return float(raw["adam_beta2"]), config.where("adam_beta2")
+    if flavor == "nemo":
+        optim = (raw.get("model") or {}).get("optim") if isinstance(raw.get("model"), dict) else raw.get("optim")
+        betas = optim.get("betas") if isinstance(optim, dict) else None
+        if isinstance(betas, (list, tuple)) and len(betas) == 2 and isinstance(betas[1], (int, float)):
+            return float(betas[1]), config.where("betas")
+        return 0.999, "torch AdamW default (no model.optim.betas)"
+    if flavor == "megatron":
+        value = config.values.get("--adam-beta2")
+        return (float(value), config.where("--adam-beta2")) if value is not None else (0.999, "Megatron default (--adam-beta2)")
+    if flavor == "deepspeed":
+        return 0.999, "torch AdamW default"
+    return None
+
+
+_FORMAT_NAMES = {"deepspeed": "a DeepSpeed config", "axolotl": "an Axolotl config", "megatron": "a Megatron-LM launch",
+                 "nemo": "a NeMo config"}
+
+
+def _profile_of(profile: str, config: Any, flavor: str | None) -> tuple[Profile, str]:
+    """``--profile`` for a config that is not a TrainingArguments file: Axolotl names its phase (adapter, rl);
+    a Megatron-LM launch is pretraining; DeepSpeed and NeMo files name none."""
+    raw = getattr(config, "raw", None)
+    if flavor == "axolotl" and raw:
+        return pick_profile(profile, raw, flavor, config.name)
+    chosen, why = pick_profile(profile, None, None, None)
+    if profile != "auto":
+        return chosen, why
+    if flavor == "megatron":
+        return PROFILES["pretrain"], f"auto: {config.name} is {_FORMAT_NAMES[flavor]} (Megatron-LM pretrains)"
+    return chosen, f"auto: {config.name} is {_FORMAT_NAMES.get(flavor or '', 'a config')}, which names no training phase"
 
 
 def _finish(facts: Facts, run: RunLength, notes: tuple[str, ...]) -> Advice:

@@ -18,7 +18,7 @@ import numpy as np
 from ..configs import ConfigFile
 from ..errors import ConfigError
 from ..textfile import parse_json, read_text_file
-from ..readers.deepspeed import candidate_paths
+from ..configs.deepspeed import candidate_paths
 from ..schedules import lr_at
 from ..spec import ScheduleSpec
 

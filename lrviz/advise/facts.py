@@ -54,7 +54,10 @@ class Facts:
 
     @property
     def warmup(self) -> int:
-        return self.spec.warmup_steps
+        """Warmup updates as the framework counts them (Megatron's fraction and NeMo's ratio included)."""
+        from ..schedules import warmup_updates
+
+        return warmup_updates(self.spec)
 
     @property
     def floor(self) -> float | None:
@@ -84,6 +87,11 @@ class Facts:
         """The update at which the decay first reaches the floor (may lie past the run); None without a decay."""
         spec = self.spec
         W, T = spec.warmup_steps, spec.total_steps
+        if spec.framework != "hf":  # another framework's names: read the horizon off its own curve and settings
+            decay_iters = spec.scheduler_kwargs.get("lr_decay_iters") if spec.framework == "megatron" else None
+            if decay_iters:
+                return float(decay_iters)  # Megatron decays over --lr-decay-iters, which may pass --train-iters
+            return None if self.summary.floor_step is None else float(self.summary.floor_step)
         if spec.scheduler in COSINE_TYPES:
             cycles = abs(float(spec.kwarg("num_cycles")))
             if cycles == 0:
@@ -155,8 +163,10 @@ def gather(
     group_lrs: tuple[float, ...] = (),
     summary: Summary | None = None,
     transformers_version: str | None = None,
+    beta2_default: tuple[float, str] | None = None,
 ) -> Facts:
-    """The facts about ``spec`` as given on the command line and in ``config``."""
+    """The facts about ``spec`` as given on the command line and in ``config``; ``beta2_default``: another
+    framework's β2 and where it came from (its config or its own default), used without --adam-beta2."""
     raw = config.raw if config is not None else {}
     name = config.where("").rstrip(":") if config is not None else ""
     beta2_from = "transformers default"
@@ -164,6 +174,8 @@ def gather(
         beta2_from = "--adam-beta2"
     elif _float(raw.get("adam_beta2")) is not None:
         beta2, beta2_from = _float(raw.get("adam_beta2")), f"{name}:adam_beta2"
+    elif beta2_default is not None:
+        beta2, beta2_from = beta2_default
     else:
         beta2 = DEFAULT_BETA2
     epochs, epochs_from = None, ""

@@ -77,9 +77,28 @@ def _translation(signature: Signature, key: str) -> str | None:
     return close[0] if close else None
 
 
+def _apply_rejection_fixes(options: Options, config: ConfigFile, traps: list[Trap]) -> ConfigFile:
+    """What the framework refuses at launch (``lrviz.configs.rejections``), each a trap; the config as its fix
+    writes it, so that the rest of the advice is about the run that will start."""
+    from ..configs.pipeline import rejections
+
+    values, kwargs = dict(config.values), dict(config.scheduler_kwargs)
+    for found in rejections(options, config):
+        traps.append(Trap("rejected", found.where, found.code, None, {"message": found.message, "fix": found.fix}))
+        if found.scheduler is not None and found.scheduler != effective_scheduler(options, config):
+            values["lr_scheduler_type"] = ConfigValue(found.scheduler, "lr_scheduler_type (as the T09 fix writes it)")
+        if found.code == "misplaced_floor":
+            for key, value in (found.kwargs or {}).items():
+                if key not in kwargs:
+                    kwargs[key] = ConfigValue(value, f"{found.where.split(':', 1)[1]} (moved to lr_scheduler_kwargs)")
+    return replace(config, values=values, scheduler_kwargs=kwargs)
+
+
 def prepare(options: Options, config: ConfigFile | None) -> Prepared:
     """Clean ``options`` and ``config`` of framework traps, recording each one."""
     traps: list[Trap] = []
+    if config is not None:
+        config = _apply_rejection_fixes(options, config, traps)
     scheduler = effective_scheduler(options, config)
     signature = SIGNATURES.get(options.framework or "hf", {}).get(scheduler)
     flavor = config.flavor if config is not None else None

@@ -90,7 +90,7 @@ def recommend(facts: Facts, findings: list[Finding]) -> Recommendation:
     spec, profile = facts.spec, facts.profile
     T = spec.total_steps
     scheduler, kwargs = spec.scheduler, dict(spec.scheduler_kwargs)
-    peak, warmup = spec.peak_lr, spec.warmup_steps
+    peak, warmup = spec.peak_lr, facts.warmup  # as the framework counts it (Megatron's fraction, NeMo's ratio)
     changes: list[Change] = []
     conflicts: list[str] = []
     provenance = dict(spec.provenance)
@@ -226,6 +226,14 @@ def recommend(facts: Facts, findings: list[Finding]) -> Recommendation:
                 provenance.pop(f"kwargs.{stale}", None)
         kwargs[key] = value
 
+    from ..frameworks import WARMUP_RATIO_KWARG
+
+    ratio_key = WARMUP_RATIO_KWARG.get(spec.framework)
+    if warmup == facts.warmup:
+        warmup = spec.warmup_steps  # unchanged: keep it as the config gives it (a count, or Megatron's fraction)
+    elif ratio_key in kwargs:  # changed: a count replaces the fraction / ratio
+        kwargs.pop(ratio_key)
+        provenance.pop(f"kwargs.{ratio_key}", None)
     rec_spec = ScheduleSpec(
         scheduler=scheduler, peak_lr=peak, total_steps=T, warmup_steps=warmup, scheduler_kwargs=kwargs,
         framework=spec.framework, provenance=provenance,

@@ -89,6 +89,38 @@ def _share_of_peak(f: Facts, value: float) -> str:
     return percent(value / f.peak)
 
 
+# How each framework spells a setting in its own config (rules write their fixes in the framework's terms).
+_WARMUP_KEY = {"megatron": "--lr-warmup-iters", "nemo": "model.optim.sched.warmup_steps", "deepspeed": "warmup_num_steps"}
+
+
+def _spelled(f: Facts, key: str, value: str) -> str:
+    """``key: value`` as the spec's framework writes it: a Megatron flag, a NeMo sched key, a DeepSpeed param."""
+    framework = f.spec.framework
+    if framework == "megatron":
+        return f"--{key.replace('_', '-')} {value}" if not key.startswith("--") else f"{key} {value}"
+    if framework == "nemo":
+        return f"{key}: {value}" if key.startswith("model.") else f"model.optim.sched.{key}: {value}"
+    if framework == "deepspeed":
+        return f'"{key}": {value} in scheduler.params'
+    return f"{key}: {value}"
+
+
+def _warmup_words(f: Facts, steps: int) -> str:
+    """A warmup of ``steps`` updates in the framework's own key."""
+    return _spelled(f, _WARMUP_KEY.get(f.spec.framework, "warmup_steps"), str(steps))
+
+
+def _beta2_words(f: Facts) -> str:
+    framework = f.spec.framework
+    if framework == "megatron":
+        return "--adam-beta2 0.95"
+    if framework == "nemo":
+        return "model.optim.betas: [0.9, 0.95]"
+    if framework == "deepspeed":
+        return "\"betas\": [0.9, 0.95] in optimizer.params"
+    return "adam_beta2: 0.95"
+
+
 def _floor_words(f: Facts, value: float) -> str:
     """How to write a floor of ``value`` for this schedule's own floor setting."""
     key = f.floor_key
@@ -104,9 +136,9 @@ def _floor_words(f: Facts, value: float) -> str:
         return f"lr_end: {yaml_float(value)}"
     other = getattr(sig, "floor_kwarg", "")  # other frameworks: an absolute or ratio floor setting
     if other and sig.floor == "absolute":
-        return f"{other}: {yaml_float(value)}"
+        return _spelled(f, other, yaml_float(value) if f.spec.framework != "megatron" else lr(value))
     if other and sig.floor == "ratio":
-        return f"{other}: {_plain(value / f.peak)}"
+        return _spelled(f, other, _plain(value / f.peak))
     return f"lr_scheduler_type: cosine_with_min_lr with min_lr: {yaml_float(value)}"
 
 
@@ -225,7 +257,7 @@ def _w01(f: Facts) -> list[Hit]:
     suggested = _suggest_warmup(f)
     return [Hit(f"warmup {f.warmup:,} updates is not shorter than the run ({f.total:,} updates): the LR never reaches the "
                 f"peak {lr(f.peak)} (the last update uses {lr(_last(f))}) and never decays",
-                f"warmup_steps: {suggested} ({percent(suggested / f.total)} of the run)")]
+                f"{_warmup_words(f, suggested)} ({percent(suggested / f.total)} of the run)")]
 
 
 def _w02(f: Facts) -> list[Hit]:
@@ -234,7 +266,7 @@ def _w02(f: Facts) -> list[Hit]:
     suggested = _suggest_warmup(f)
     return [Hit(f"warmup {f.warmup:,} of {f.total:,} updates is {percent(f.warmup / f.total)} of the run, over 25%; "
                 "published recipes warm up for 0.1–10%",
-                f"warmup_steps: {suggested} ({percent(suggested / f.total)} of the run)")]
+                f"{_warmup_words(f, suggested)} ({percent(suggested / f.total)} of the run)")]
 
 
 def _w03(f: Facts) -> list[Hit]:
@@ -248,11 +280,12 @@ def _w03(f: Facts) -> list[Hit]:
                f"({f.beta2_from}), Adam's second-moment time constant")
     if f.profile.name == "pretrain":
         if steps <= 0.25 * f.total:
-            fix = f"warmup_steps: {steps} or more"
+            fix = f"{_warmup_words(f, steps)} or more"
             if f.beta2 > 0.95:
-                fix += "; or adam_beta2: 0.95 as pretraining recipes use (then 40 updates suffice)"
+                fix += f"; or {_beta2_words(f)} as pretraining recipes use (then 40 updates suffice)"
         else:
-            fix = f"adam_beta2: 0.95 as pretraining recipes use (40 updates suffice; {steps} would be over a quarter of this run)"
+            fix = (f"{_beta2_words(f)} as pretraining recipes use (40 updates suffice; {steps} would be over a quarter "
+                   "of this run)")
         return [Hit(message, fix, severity="warning")]
     return [Hit(message, "fine-tuning recipes warm up 3–10% with β2 = 0.999 (Alpaca, QLoRA) without trouble; "
                          "lengthen the warmup only if the loss spikes early", severity="info")]
@@ -262,7 +295,7 @@ def _w04(f: Facts) -> list[Hit]:
     if f.profile.name != "pretrain" or f.warmup != 0:
         return []
     return [Hit("no warmup in a pretraining run; every cited pretraining recipe warms up (375M tokens to 8000 steps)",
-                f"warmup_steps: {_suggest_warmup(f)}")]
+                _warmup_words(f, _suggest_warmup(f)))]
 
 
 def _w05(f: Facts) -> list[Hit]:
@@ -489,16 +522,15 @@ def _t04(f: Facts) -> list[Hit]:
 
 def _t05(f: Facts) -> list[Hit]:
     hits = []
+    from ..configs.hf import warmup_ratio_finding
+
     for trap in f.traps_of("warmup_ratio_key"):
         installed = f.transformers_version
-        message = (f"{trap.where} = {trap.value}: transformers 5.24 removed warmup_ratio (TrainingArguments raises TypeError "
-                   f"on the key); 5.0–5.8 treat it as warmup_steps = {trap.value}, 4.x as a ratio")
-        if trap.detail.get("flavor") == "llamafactory":
-            message += "; LLaMA-Factory pins transformers ≤ 5.8, where it still works (deprecated)"
+        # the pipeline's wording (plot, verify and check-run show it as a note), plus what is installed here
+        message, fix = warmup_ratio_finding(trap.where, trap.value, trap.detail.get("flavor"), f.warmup)
         if installed:
             message += f"; installed here: transformers {installed}"
-        hits.append(Hit(message, f"warmup_steps: {trap.value} (transformers 5.x reads a value below 1 as a ratio) or the "
-                                 f"count warmup_steps: {f.warmup} (any version)"))
+        hits.append(Hit(message, fix))
     return hits
 
 
@@ -553,11 +585,27 @@ def _t07(f: Facts) -> list[Hit]:
 def _t08(f: Facts) -> list[Hit]:
     if f.total < 2 or f.first_lr != 0 or f.warmup == 0:
         return []
+    if f.spec.framework == "deepspeed" and f.spec.kwarg("warmup_type") == "log":
+        # deepspeed lr_schedules.py: the constructor sets the LR at last_batch_iteration -1 (0 here), and the log warmup
+        # is log(i + 1) / log(W) with i = s - 1, so update 1 is log(1) = 0 too; half the peak at i + 1 = sqrt(W)
+        from ..frameworks.deepspeed import warmup_length
+
+        W = warmup_length(f.spec)
+        half = math.ceil(math.sqrt(W))
+        return [Hit(f"updates 0 and 1 run at LR 0 (DeepSpeed's {f.spec.scheduler}: the constructor's LR, then its "
+                    f"log-shaped warmup log(i + 1) / log({W}) is 0 at i = 0), and the warmup never climbs linearly: it is about "
+                    f"at half the peak by update {half} of {W} and spends the rest creeping up to it",
+                    "\"warmup_type\": \"linear\" in scheduler.params for a linear climb (updates 0 and 1 still run at 0)")]
     alternative = ""
     if f.spec.scheduler == "cosine_with_min_lr":
         alternative = f"; cosine_warmup_with_min_lr starts at peak/W ({lr(f.peak / max(1, f.warmup))}) instead"
     return [Hit(f"update 0 runs at LR 0 ({f.spec.scheduler}'s warmup starts at 0): the first of {f.total:,} updates changes "
                 "nothing", "harmless in most runs" + alternative)]
+
+
+def _t09(f: Facts) -> list[Hit]:
+    # the pipeline's own wording (lrviz.configs.rejections), so plot, verify and check-run say the same
+    return [Hit(f"{trap.where.split(':')[0]}: {trap.detail['message']}", trap.detail["fix"]) for trap in f.traps_of("rejected")]
 
 
 # ------------------------------------------------------------------------------------------ the rules
@@ -819,6 +867,14 @@ RULES: tuple[Rule, ...] = (
          "in Axolotl and Megatron-LM); DeepSpeed 0.19.8 deepspeed/runtime/lr_schedules.py WarmupCosineLR "
          "spends two updates at LR 0.",
          "framework", _t08),
+    Rule("T09", "the framework refuses the config at launch", "error", "framework",
+         "a key the framework's argument parser does not take (a floor outside lr_scheduler_kwargs, an unknown "
+         "LLaMA-Factory key), or a floor key the scheduler does not take",
+         "transformers 5.25.0 src/transformers/hf_argparser.py HfArgumentParser.parse_dict raises ValueError('Some "
+         "keys are not used by the HfArgumentParser'); LLaMA-Factory ff6d4d12eeb0 src/llamafactory/hparams/parser.py "
+         "_parse_args calls it with allow_extra_keys=False; transformers 5.25.0 src/transformers/optimization.py "
+         "get_scheduler passes lr_scheduler_kwargs to the scheduler function (TypeError on a key it does not take).",
+         "framework", _t09),
 )
 
 RULES_BY_ID = {rule.id: rule for rule in RULES}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import fields
 from typing import Any
 
 from rich.console import Console
@@ -47,40 +46,26 @@ def _check_output(output: str | None) -> None:
                           "for data use --json")
 
 
-def _read(path: str, flavor: str) -> Any:
-    """The config file: a training config read leniently (advise reports its traps), or a DeepSpeed JSON."""
-    from ..configs import ConfigFile, read_config
-
-    if flavor == "deepspeed" or (flavor == "auto" and path.lower().endswith(".json")):
-        try:
-            from ..effective import read_launch_config
-        except ImportError:  # a build without DeepSpeed config support
-            read_launch_config = None
-        if read_launch_config is not None:
-            found = read_launch_config(path, flavor)
-            if not isinstance(found, ConfigFile) or not path.lower().endswith((".yaml", ".yml")):
-                return found  # a DeepSpeed file, or JSON (no number read as text in JSON)
-    return read_config(path, flavor, lenient_numbers=True)
-
-
 def run_advise(params: dict[str, Any], *, profile: str, strict: bool, outputs: tuple[str, ...], adam_beta2: float | None,
                group_lr: tuple[float, ...], snippet_targets: str, as_json: bool, verbose: bool = False) -> int:
     """Check the schedule, print the advice, write the figure; returns the exit code."""
     from ..advise.advice import advise_options
-    from ..resolve import Options
+    from ..configs.pipeline import read
+    from ..options import Options
 
     targets = parse_snippet_targets(snippet_targets)
     configs = params["configs"]
     if len(configs) > 1:
-        raise SpecError(f"--config is given {len(configs)} times: advise checks one schedule; give one --config "
+        raise SpecError(f"--config is given {len(configs)} times: lrviz advise checks one schedule; give one --config "
                         "(lrviz plot overlays several)")
     if adam_beta2 is not None and adam_beta2 >= 1:
         raise SpecError(f"--adam-beta2 {adam_beta2:g} must be below 1, e.g. --adam-beta2 0.95")
     outputs = distinct_outputs(outputs)
     for output in outputs:
         _check_output(output)
-    options = Options(**{f.name: params[f.name] for f in fields(Options) if f.name in params})
-    config = _read(configs[0], params["config_flavor"]) if configs else None
+    options = Options.from_params(params)
+    # the pipeline's reader (as load() reads), leniently: a trap the framework would trip on becomes a finding
+    config = read(configs[0], params["config_flavor"], lenient_numbers=True) if configs else None
     advice = advise_options(options, config, profile=profile, beta2=adam_beta2, group_lrs=tuple(group_lr))
     code = advice.exit_code(strict)
 

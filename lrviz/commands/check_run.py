@@ -6,7 +6,7 @@ import json
 import math
 import os
 import sys
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
@@ -19,7 +19,7 @@ from ..errors import SpecError
 from ..logs import CONVENTION_TEXT, LoggedRun, read_log
 from ..output import IMAGE_FORMATS, OutputError, check_destination, distinct_outputs, is_stdout, is_stream, save_figures
 from ..render import format_lr
-from ..resolve import Options, resolve
+from ..options import Options
 from ..runcheck.align import EXACT
 from ..runcheck.check import Finding, Report, check_against, infer_run
 from ..runcheck.infer import conventions_for
@@ -44,43 +44,39 @@ def _figure_format(output: str) -> str:
 
 
 def _explicit(params: dict[str, Any]) -> bool:
-    return bool(params["configs"]) or any(params.get(f.name) is not None for f in fields(Options))
+    return bool(params["configs"]) or Options.from_params(params).given()
 
 
 def _schedule(run: LoggedRun, params: dict[str, Any]) -> tuple[HFModel, str, int | None, str | None]:
-    """The schedule to check against, resolved as ``lrviz plot`` resolves it (a DeepSpeed ``scheduler`` block that
+    """The schedule to check against, from the same pipeline as ``lrviz plot`` (a DeepSpeed ``scheduler`` block that
     a training config points to wins), with the run length taken from the log when nothing else gives it."""
-    try:
-        from ..effective import effective_spec, read_launch_config
-    except ImportError:  # pragma: no cover - older trees without DeepSpeed config support
-        from ..configs import read_config as read_launch_config
+    from ..configs.pipeline import load, run_settings
 
-        effective_spec = resolve  # type: ignore[assignment]
+    from_log: list[str] = []
 
-    configs = params["configs"]
-    if len(configs) > 1:
-        raise SpecError(f"check-run compares the log with one schedule: give one --config, not {len(configs)}")
-    options = Options(**{f.name: params.get(f.name) for f in fields(Options)})
-    config = read_launch_config(configs[0], params["config_flavor"]) if configs else None
-    values = {key: getattr(item, "value", item) for key, item in getattr(config, "values", {}).items()}  # Axolotl: plain
-    config_steps = values["max_steps"] if isinstance(values.get("max_steps"), int) else -1
-    from_log = None
-    if options.steps is None and options.dataset_size is None and config_steps <= 0:
-        if run.total_steps:
-            options = replace(options, steps=run.total_steps)
-            from_log = "max_steps" if run.fmt == "hf" else "total_steps"
-        elif config is None:
-            raise SpecError(f"--steps: {run.path} does not record the run length; give --steps N (optimizer updates) "
-                            "or --dataset-size N with the batch settings")
-    spec = effective_spec(options, config)
+    def adjust(options: Options, config: Any) -> Options:
+        if options.steps is None and options.dataset_size is None and options.dataset_sizes is None \
+                and run_settings(config).get("max_steps", -1) <= 0:
+            if run.total_steps:
+                from_log.append("max_steps" if run.fmt == "hf" else "total_steps")
+                return replace(options, steps=run.total_steps)
+            if config is None:
+                raise SpecError(f"--steps: {run.path} does not record the run length; give --steps N (optimizer updates) "
+                                "or --dataset-size N with the batch settings")
+        return options
+
+    options = Options.from_params(params)
+    loaded = load(options, params["configs"], params["config_flavor"], command="check-run", adjust=adjust,
+                  missing_reference_ok=True)[0]
+    spec, config = loaded.spec, loaded.config
     if from_log and str(spec.provenance.get("total_steps", "")) == "flag --steps":
-        provenance = {**spec.provenance, "total_steps": Source("file", f"{os.path.basename(run.path)}:{from_log}")}
+        provenance = {**spec.provenance, "total_steps": Source("file", f"{os.path.basename(run.path)}:{from_log[0]}")}
         spec = replace(spec, provenance=provenance)
-    grad_accum = options.grad_accum
-    if grad_accum is None and "gradient_accumulation_steps" in values:
-        grad_accum = values["gradient_accumulation_steps"]
+    grad_accum = options.grad_accum if options.grad_accum is not None else run_settings(config).get("grad_accum")
     label = os.path.basename(config.path) if config is not None else "the given settings"
-    configured = values.get("lr_scheduler_type")
+    values = getattr(config, "values", {})
+    configured = getattr(values["lr_scheduler_type"], "value", values["lr_scheduler_type"]) \
+        if "lr_scheduler_type" in values else None  # (plain values in some readers)
     replaced = configured if configured and spec.framework != "hf" else None
     return HFModel(spec), label, grad_accum, replaced
 

@@ -34,6 +34,9 @@ def build(params: dict[str, Any], names_text: str) -> tuple[list[Curve], dict[st
                             f"{flag}")
     fields = ("lr", "min_lr", "min_lr_rate", "steps", "dataset_size", "batch_size", "grad_accum", "gpus", "epochs",
               "drop_last", "warmup_ratio", "warmup_steps")
+    if isinstance(params.get("dataset_size"), dict):
+        raise SpecError("--dataset-size NAME=N,... is for a LLaMA-Factory --config that names its datasets; "
+                        "--compare-frameworks takes one number")
     options = Options(**{name: params.get(name) for name in fields}, scheduler="cosine_with_min_lr")
     hf = resolve(options)
     nominal = nominal_from(hf, ratio_of(options.warmup_ratio, options.warmup_steps))

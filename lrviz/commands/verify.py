@@ -39,33 +39,38 @@ def verify_inputs(params: dict[str, Any]) -> tuple[ScheduleSpec, int, int]:
     The configured run length comes from ``--config`` (``max_steps``) or ``--dataset-size``; then ``--steps`` is
     only the length of the verify run. Without either, ``--steps`` is the run length itself (verified whole),
     and without ``--steps`` too it is lrviz's default 1000 updates. ``--batch-size`` and ``--grad-accum`` (or the
-    config's values) are what the fine-tune uses, defaulting to 8 and 2.
+    config's values) are what the fine-tune uses, defaulting to 8 and 2. The spec comes from the same pipeline
+    as every other command (``lrviz.configs.load``); ``build_curves`` is accepted for older callers and unused.
     """
-    from ..configs import read_config
+    from ..configs.pipeline import load, run_settings
+    from ..options import Options
 
-    configs = params["configs"]
-    if len(configs) > 1:
-        raise SpecError(f"--config is given {len(configs)} times; lrviz verify checks one schedule: give one --config")
-    config = read_config(configs[0], params["config_flavor"]) if configs else None
-    file_max_steps = config.values["max_steps"].value if config is not None and "max_steps" in config.values else -1
-    length_elsewhere = params["dataset_size"] is not None or (isinstance(file_max_steps, int) and file_max_steps > 0)
-    spec_params = dict(params, steps=None if length_elsewhere else params["steps"])
-    defaulted = []
-    sizes = []
-    for name, key, default in (("batch_size", "per_device_train_batch_size", DEFAULT_BATCH_SIZE),
-                               ("grad_accum", "gradient_accumulation_steps", DEFAULT_GRAD_ACCUM)):
-        if params[name] is not None:
-            sizes.append(params[name])
-        elif config is not None and key in config.values:
-            sizes.append(int(config.values[key].value))
-        else:
-            sizes.append(default)
-            if params["dataset_size"] is not None:  # derive the configured run with the sizes the fine-tune uses
-                spec_params[name] = default
-                defaulted.append(name)
-        if params["dataset_size"] is None and params[name] is not None:
-            spec_params[name] = None  # without --dataset-size they only shape the verify run
-    spec = predict_from_config(spec_params)
+    sizes: list[int] = []
+    defaulted: list[str] = []
+
+    def adjust(options: Options, config: Any) -> Options:
+        settings = run_settings(config)
+        file_max_steps = settings.get("max_steps", -1)
+        sized = options.dataset_size is not None or options.dataset_sizes is not None
+        length_elsewhere = sized or (isinstance(file_max_steps, int) and file_max_steps > 0)
+        changes: dict[str, Any] = {"steps": None if length_elsewhere else options.steps}
+        for name, default in (("batch_size", DEFAULT_BATCH_SIZE), ("grad_accum", DEFAULT_GRAD_ACCUM)):
+            given = getattr(options, name)
+            if given is not None:
+                sizes.append(given)
+            elif name in settings:
+                sizes.append(int(settings[name]))
+            else:
+                sizes.append(default)
+                if sized:  # derive the configured run with the sizes the fine-tune uses
+                    changes[name] = default
+                    defaulted.append(name)
+            if not sized and given is not None:
+                changes[name] = None  # without --dataset-size they only shape the verify run
+        return replace(options, **changes)
+
+    spec = load(Options.from_params(params), params["configs"], params["config_flavor"], command="verify",
+                adjust=adjust)[0].spec
     if defaulted:
         provenance = dict(spec.provenance)
         for name in defaulted:
@@ -177,12 +182,12 @@ def _trainer_verify(params: dict[str, Any], config: Any, *, device: str, seed: i
                         f"start it with torchrun --nproc_per_node {params['gpus']} instead of --gpus")
     if world > 1:
         params["gpus"] = world
-    dataset_size = params["dataset_size"] or DEFAULT_TRAINER_DATASET
     steps = params["steps"] or DEFAULT_STEPS
     params["steps"] = None  # --steps is the length of the verify run; the configured length is the Trainer's
-    if file_max_steps(config) is None:
-        params["dataset_size"] = dataset_size  # the run length comes from the dataset, as in the Trainer
+    if file_max_steps(config) is None and params["dataset_size"] is None:
+        params["dataset_size"] = DEFAULT_TRAINER_DATASET  # the run length comes from the dataset, as in the Trainer
     spec = predict_from_config(params)
+    dataset_size = _trainer_dataset_size(params, config)
     main_rank = int(os.environ.get("RANK", "0")) == 0
     overrides = {key: params[name] for name, key in RUN_SHAPE_FLAGS.items() if params.get(name) is not None}
     report = run_trainer_verify(spec, config, TrainerOptions(steps=steps, full=full, device=device, dtype=dtype,
@@ -191,6 +196,21 @@ def _trainer_verify(params: dict[str, Any], config: Any, *, device: str, seed: i
     if main_rank:  # after the run: arguments the Trainer refuses are one line of error, nothing else
         warn_all(spec.notes, "warning", error_console())
     return _finish(report, outputs=outputs, as_json=as_json, require_framework=require_framework, main_rank=main_rank)
+
+
+def _trainer_dataset_size(params: dict[str, Any], config: Any) -> int:
+    """How many examples the Trainer trains on: --dataset-size, or for LLaMA-Factory what is left of the datasets
+    after max_samples and val_size (the count the prediction used)."""
+    from ..options import Options
+
+    options = Options.from_params(params)
+    if getattr(config, "flavor", None) == "llamafactory" and (options.dataset_size or options.dataset_sizes):
+        from ..configs.llamafactory import training_examples
+
+        found = training_examples(config.path, config.raw, options.dataset_size, options.dataset_sizes)
+        if found is not None:
+            return found[0]
+    return options.dataset_size or DEFAULT_TRAINER_DATASET
 
 
 def _finish(report: Any, *, outputs: tuple[str, ...], as_json: bool, require_framework: bool, main_rank: bool) -> int:

@@ -11,7 +11,21 @@ from __future__ import annotations
 
 from typing import Any
 
-# Framework names in the order the CLI lists them, with the scheduler used when --scheduler is not given.
+# The registry: every framework, hf included, and its module in this package, in the order the CLI lists them.
+# Each module exposes schedule_defs() (its math), check_spec() and spec_notes(); its settings (Signatures) are in
+# its module (hf) or in catalog.py. Adding a framework: its module, its reader in lrviz/configs/, one line here
+# (and its default scheduler below).
+FRAMEWORKS: dict[str, str] = {
+    "hf": "hf",
+    "deepspeed": "deepspeed",
+    "torch": "torch_sched",
+    "timm": "timm",
+    "axolotl": "axolotl",
+    "megatron": "megatron",
+    "nemo": "nemo",
+}
+
+# The scheduler used when --scheduler is not given.
 DEFAULT_SCHEDULERS: dict[str, str] = {
     "hf": "cosine_with_min_lr",
     "deepspeed": "WarmupCosineLR",
@@ -28,11 +42,16 @@ DEFAULT_SCHEDULERS: dict[str, str] = {
 WARMUP_RATIO_KWARG: dict[str, str] = {"megatron": "lr_warmup_fraction", "nemo": "warmup_ratio"}
 
 
+def framework_module(name: str) -> Any:
+    """The module of a registered framework (``lrviz.frameworks.<module>``)."""
+    from importlib import import_module
+
+    return import_module(f"{__name__}.{FRAMEWORKS[name]}")
+
+
 def schedule_defs() -> dict[tuple[str, str], Any]:
     """Every framework's ``ScheduleDef``s, keyed like ``lrviz.schedules.SCHEDULES``."""
-    from . import axolotl, deepspeed, megatron, nemo, timm, torch_sched
-
     defs: dict[tuple[str, str], Any] = {}
-    for module in (deepspeed, torch_sched, timm, axolotl, megatron, nemo):
-        defs.update(module.schedule_defs())
+    for name in FRAMEWORKS:
+        defs.update(framework_module(name).schedule_defs())
     return defs

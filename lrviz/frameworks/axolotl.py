@@ -40,7 +40,7 @@ def constant_step(spec: Any) -> int:
 
 
 def _factor(k: np.ndarray, spec: Any) -> np.ndarray:
-    from ..schedules import _hf_cosine_decay
+    from ..schedule_math import _hf_cosine_decay
 
     W, T = spec.warmup_steps, spec.total_steps
     warm = k / float(max(1, W))
@@ -81,7 +81,7 @@ def spec_notes(spec: Any) -> tuple[str, ...]:
 
 
 def _critical(spec: Any, lo: int, hi: int) -> np.ndarray:
-    from ..schedules import _cosine_extrema
+    from ..schedule_math import _cosine_extrema
 
     W, T = spec.warmup_steps, spec.total_steps
     points = [np.array([0, 1, W - 1, W, W + 1, T - 1, T, T + 1], dtype=np.float64)]
@@ -95,6 +95,6 @@ def _critical(spec: Any, lo: int, hi: int) -> np.ndarray:
 
 
 def schedule_defs() -> dict[tuple[str, str], Any]:
-    from ..schedules import ScheduleDef
+    from ..schedule_math import ScheduleDef
 
     return {("axolotl", "cosine"): ScheduleDef(_factor, _critical)}

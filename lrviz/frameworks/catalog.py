@@ -17,12 +17,16 @@ STEP_NAMES: dict[tuple[str, str], tuple[str, str]] = {
     ("deepspeed", "WarmupCosineLR"): ("total_num_steps", "warmup_num_steps"),
 }
 
-DEEPSPEED_TYPES = ("WarmupLR", "WarmupDecayLR", "WarmupCosineLR")
+# NeMo's WarmupPolicy schedulers (lrviz/frameworks/nemo_warmup.py) and their min_lr defaults (nemo-toolkit 3.0.0).
+NEMO_WARMUP_MIN_LR = {"WarmupAnnealing": 0.0, "SquareAnnealing": 1e-5, "SquareRootAnnealing": 0.0,
+                      "InverseSquareRootAnnealing": 0.0}
+
+DEEPSPEED_TYPES = ("WarmupLR", "WarmupDecayLR", "WarmupCosineLR", "OneCycle", "LRRangeTest")
 
 
 def signatures() -> dict[str, dict[str, Any]]:
     """``{framework: {scheduler: Signature}}`` for every framework but ``hf``."""
-    from ..signatures import FLOOR_ABSOLUTE, FLOOR_NONE, FLOOR_RATIO, Kwarg, Signature
+    from ..signature_types import FLOOR_ABSOLUTE, FLOOR_NONE, FLOOR_RATIO, Kwarg, Signature
 
     warmup_type = Kwarg("warmup_type", "choice", "log", choices=("log", "linear"))
     deepspeed = {
@@ -51,6 +55,29 @@ def signatures() -> dict[str, dict[str, Any]]:
                 FLOOR_RATIO,
                 "warmup from warmup_min_ratio x lr to lr, then cosine decay to cos_min_ratio x lr",
                 floor_kwarg="cos_min_ratio",
+            ),
+            Signature(
+                "deepspeed",
+                "OneCycle",
+                (Kwarg("cycle_min_lr", "float", None, required=True), Kwarg("cycle_max_lr", "float", None, required=True),
+                 Kwarg("decay_lr_rate", "float", 0.0), Kwarg("cycle_first_step_size", "float", 2000),
+                 Kwarg("cycle_second_step_size", "float", None), Kwarg("cycle_first_stair_count", "int", 0),
+                 Kwarg("cycle_second_stair_count", "int", None), Kwarg("decay_step_size", "float", 0),
+                 Kwarg("cycle_momentum", "bool", True), Kwarg("cycle_min_mom", "float", 0.8),
+                 Kwarg("cycle_max_mom", "float", 0.9), Kwarg("decay_mom_rate", "float", 0.0)),
+                FLOOR_NONE,
+                "one cycle from cycle_min_lr up to cycle_max_lr and back, then cycle_min_lr / (1 + decay_lr_rate x "
+                "iterations / decay_step_size)",
+                warmup=False,
+            ),
+            Signature(
+                "deepspeed",
+                "LRRangeTest",
+                (Kwarg("lr_range_test_min_lr", "float", 1e-3), Kwarg("lr_range_test_step_size", "int", 2000),
+                 Kwarg("lr_range_test_step_rate", "float", 1.0), Kwarg("lr_range_test_staircase", "bool", False)),
+                FLOOR_NONE,
+                "LR range test: lr_range_test_min_lr x (1 + step_rate x updates / step_size), rising without end",
+                warmup=False,
             ),
         )
     }
@@ -119,6 +146,10 @@ def signatures() -> dict[str, dict[str, Any]]:
         Kwarg("global_batch_size", "int", 1),
         Kwarg("lr_wsd_decay_style", "choice", "exponential", choices=("linear", "cosine", "exponential", "minus_sqrt")),
         Kwarg("lr_wsd_decay_iters", "int", None),
+        # sample-based runs (--train-samples): the spans in samples, as training.py passes them
+        Kwarg("lr_decay_samples", "int", None),
+        Kwarg("lr_warmup_samples", "int", None),
+        Kwarg("lr_wsd_decay_samples", "int", None),
     )
     megatron = {
         # megatron-core 0.16.1 megatron/core/optimizer_param_scheduler.py (--lr-decay-style)
@@ -140,49 +171,27 @@ def signatures() -> dict[str, dict[str, Any]]:
             floor_kwarg="min_lr",
         )
     }
+    for name, default_min_lr in NEMO_WARMUP_MIN_LR.items():
+        # nemo-toolkit 3.0.0 nemo/core/optim/lr_scheduler.py (WarmupPolicy subclasses)
+        nemo[name] = Signature(
+            "nemo", name, (Kwarg("min_lr", "float", default_min_lr), Kwarg("warmup_ratio", "float", None)),
+            FLOOR_NONE if name == "InverseSquareRootAnnealing" else FLOOR_ABSOLUTE,
+            f"NeMo {name}: warmup from lr/(W+1) to lr, then its decay to min_lr at max_steps",
+            floor_kwarg="" if name == "InverseSquareRootAnnealing" else "min_lr",
+        )
     return {"deepspeed": deepspeed, "torch": torch, "timm": timm, "axolotl": axolotl, "megatron": megatron, "nemo": nemo}
 
 
 def check_spec(spec: Any, kwargs: dict[str, Any]) -> None:
     """Framework-specific consistency checks of a ScheduleSpec (the framework would raise, or misbehave)."""
-    if spec.framework == "deepspeed":
-        from .deepspeed import check_spec as check_deepspeed
+    from . import framework_module
 
-        check_deepspeed(spec, kwargs)
-    elif spec.framework == "torch":
-        from .torch_sched import check_spec as check_torch
-
-        check_torch(spec, kwargs)
-    elif spec.framework == "timm":
-        from .timm import check_spec as check_timm
-
-        check_timm(spec, kwargs)
-    elif spec.framework == "axolotl":
-        from .axolotl import check_spec as check_axolotl
-
-        check_axolotl(spec, kwargs)
-    elif spec.framework in ("megatron", "nemo"):
-        from importlib import import_module
-
-        import_module(f"{__package__}.{spec.framework}").check_spec(spec, kwargs)
+    framework_module(spec.framework).check_spec(spec, kwargs)
 
 
 def spec_notes(spec: Any) -> tuple[str, ...]:
     """Framework-specific warnings about a valid spec (a setting that does not do what it seems to)."""
-    if spec.framework == "torch":
-        from .torch_sched import spec_notes as torch_notes
+    from . import framework_module
 
-        return torch_notes(spec)
-    if spec.framework == "timm":
-        from .timm import spec_notes as timm_notes
-
-        return timm_notes(spec)
-    if spec.framework == "axolotl":
-        from .axolotl import spec_notes as axolotl_notes
-
-        return axolotl_notes(spec)
-    if spec.framework == "nemo":
-        from .nemo import spec_notes as nemo_notes
-
-        return nemo_notes(spec)
-    return ()
+    notes = getattr(framework_module(spec.framework), "spec_notes", None)
+    return tuple(notes(spec)) if notes is not None else ()

@@ -1,4 +1,5 @@
-"""DeepSpeed's own LR schedulers, exact: ``WarmupLR``, ``WarmupDecayLR``, ``WarmupCosineLR``.
+"""DeepSpeed's own LR schedulers, exact: ``WarmupLR``, ``WarmupDecayLR``, ``WarmupCosineLR`` (``OneCycle`` and
+``LRRangeTest``: ``deepspeed_cyclic``).
 
 Source: DeepSpeed 0.19.8 ``deepspeed/runtime/lr_schedules.py`` (and the older releases named below), with the
 stepping of ``deepspeed/runtime/engine.py``: the constructor sets the LR for ``last_batch_iteration = -1``, and
@@ -115,12 +116,14 @@ def param_group_lrs(spec: Any, steps: Sequence[int] | np.ndarray, base_lrs: Sequ
     treats like group 0; this also reproduces the one difference between groups: before 0.19.0,
     ``WarmupCosineLR`` leaves groups 1, 2, ... at their own LR for update 0.
     """
-    from ..schedules import lr_at
+    from .deepspeed_cyclic import lr_functions
 
     k = np.asarray(steps, dtype=np.float64)
+    lr_of = {"WarmupLR": _warmup_lr, "WarmupDecayLR": _warmup_decay_lr, "WarmupCosineLR": _warmup_cosine_lr,
+             **lr_functions()}[spec.scheduler]
     result = []
     for index, base in enumerate(base_lrs):
-        lr = lr_at(spec, k, base_lr=base)
+        lr = lr_of(k, spec, float(base))  # what lrviz.schedules.lr_at(spec, k, base_lr=base) computes
         if index > 0 and spec.scheduler == "WarmupCosineLR" and not at_least(spec.framework_version, LIST_FIX_SINCE):
             lr = np.where(k == 0, float(base), lr)
         result.append(lr)
@@ -131,6 +134,11 @@ def param_group_lrs(spec: Any, steps: Sequence[int] | np.ndarray, base_lrs: Sequ
 
 
 def check_spec(spec: Any, kwargs: dict[str, Any]) -> None:
+    from . import deepspeed_cyclic
+
+    if spec.scheduler in deepspeed_cyclic.NAMES:
+        deepspeed_cyclic.check_spec(spec, kwargs)
+        return
     version = spec.framework_version
     name = f"DeepSpeed {version} {spec.scheduler}"
     clamp = at_least(version, CLAMP_SINCE)
@@ -160,7 +168,7 @@ def check_spec(spec: Any, kwargs: dict[str, Any]) -> None:
 
 
 def _critical(spec: Any, lo: int, hi: int) -> np.ndarray:
-    from ..schedules import _cosine_extrema
+    from ..schedule_math import _cosine_extrema
 
     W, T = warmup_length(spec), spec.total_steps
     # update s = i + 1: construction (s=0), first step (s=1), end of warmup (i = W-1, W), end of decay (i = T-1, T)
@@ -177,6 +185,10 @@ def _critical(spec: Any, lo: int, hi: int) -> np.ndarray:
 
 def describe(spec: Any) -> str:
     """The shape in words, e.g. for the warning that this schedule replaces another."""
+    from . import deepspeed_cyclic
+
+    if spec.scheduler in deepspeed_cyclic.NAMES:
+        return deepspeed_cyclic.describe(spec)
     W = warmup_length(spec)
     shape = "log-shaped" if spec.kwarg("warmup_type") == "log" else "linear"
     if spec.scheduler == "WarmupLR":
@@ -187,12 +199,14 @@ def describe(spec: Any) -> str:
 
 
 def schedule_defs() -> dict[tuple[str, str], Any]:
-    from ..schedules import ScheduleDef
+    from ..schedule_math import ScheduleDef
 
     def factor_of(lr_fn):
         return lambda k, spec: lr_fn(k, spec, spec.peak_lr) / spec.peak_lr
 
-    return {
+    from . import deepspeed_cyclic
+
+    defs = {
         ("deepspeed", name): ScheduleDef(factor_of(fn), _critical, fn, last_warmup=warmup_length)
         for name, fn in (
             ("WarmupLR", _warmup_lr),
@@ -200,3 +214,6 @@ def schedule_defs() -> dict[tuple[str, str], Any]:
             ("WarmupCosineLR", _warmup_cosine_lr),
         )
     }
+    for name, fn in deepspeed_cyclic.lr_functions().items():
+        defs[("deepspeed", name)] = ScheduleDef(factor_of(fn), deepspeed_cyclic.critical, fn)
+    return defs

@@ -29,13 +29,24 @@ STYLES = ("linear", "cosine", "constant", "inverse-square-root", "WSD")
 
 
 def units(spec: Any) -> tuple[int, float, float]:
-    """(global_batch_size, warmup samples W, decay samples D)."""
+    """(global_batch_size, warmup samples W, decay samples D), as ``training.py::get_optimizer_param_scheduler``
+    computes them for an iteration-based run, or for a sample-based one (``lr_decay_samples`` set: the spans are
+    given in samples, ``lr_warmup_samples`` or ``lr_warmup_fraction * lr_decay_samples``)."""
     gbs = int(spec.kwarg("global_batch_size"))
+    fraction = spec.kwarg("lr_warmup_fraction")
+    if spec.kwarg("lr_decay_samples") is not None:
+        D = spec.kwarg("lr_decay_samples")
+        W = fraction * D if fraction is not None else (spec.kwarg("lr_warmup_samples") or 0)
+        return gbs, W, D
     decay_iters = spec.kwarg("lr_decay_iters") or spec.total_steps
     D = decay_iters * gbs
-    fraction = spec.kwarg("lr_warmup_fraction")
     W = fraction * D if fraction is not None else spec.warmup_steps * gbs
     return gbs, W, D
+
+
+def wsd_decay_samples(spec: Any, gbs: int) -> float:
+    samples = spec.kwarg("lr_wsd_decay_samples")
+    return samples if samples is not None else spec.kwarg("lr_wsd_decay_iters") * gbs
 
 
 def _lr(k: np.ndarray, spec: Any, base_lr: float) -> np.ndarray:
@@ -57,7 +68,7 @@ def _lr(k: np.ndarray, spec: Any, base_lr: float) -> np.ndarray:
             elif style == "cosine":
                 coeff = 0.5 * (np.cos(math.pi * ratio) + 1.0)
             else:
-                wsd = spec.kwarg("lr_wsd_decay_iters") * gbs
+                wsd = wsd_decay_samples(spec, gbs)
                 start = D - wsd
                 r = (n - start) / float(wsd)
                 shape = spec.kwarg("lr_wsd_decay_style")
@@ -94,7 +105,7 @@ def check_spec(spec: Any, kwargs: dict[str, Any]) -> None:
         raise SpecError(f"warmup {W:g} samples is not shorter than the decay span {D:g} samples: Megatron asserts "
                         "lr_warmup_steps < lr_decay_steps; use a shorter warmup or a longer lr_decay_iters")
     if spec.scheduler == "WSD":
-        wsd = kwargs.get("lr_wsd_decay_iters")
+        wsd = kwargs.get("lr_wsd_decay_iters", kwargs.get("lr_wsd_decay_samples"))
         if wsd is None or wsd <= 0:
             raise SpecError("--scheduler WSD needs lr_wsd_decay_iters > 0 (Megatron asserts wsd_decay_steps is not None); "
                             "pass --scheduler-kwargs '{\"lr_wsd_decay_iters\": 100}'")
@@ -105,13 +116,13 @@ def _critical(spec: Any, lo: int, hi: int) -> np.ndarray:
     w, d = W / gbs, D / gbs
     points = [0, 1, math.floor(w), math.ceil(w), d - 1, d, d + 1, spec.total_steps - 1, spec.total_steps]
     if spec.scheduler == "WSD":
-        start = d - spec.kwarg("lr_wsd_decay_iters")
+        start = d - wsd_decay_samples(spec, gbs) / gbs
         points += [start - 1, start, start + 1]
     return np.array(points, dtype=np.float64)
 
 
 def schedule_defs() -> dict[tuple[str, str], Any]:
-    from ..schedules import ScheduleDef
+    from ..schedule_math import ScheduleDef
 
     def factor(k, spec):
         return _lr(k, spec, spec.peak_lr) / spec.peak_lr

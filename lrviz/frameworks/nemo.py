@@ -57,6 +57,11 @@ def _lr(k: np.ndarray, spec: Any, base_lr: float) -> np.ndarray:
 
 
 def check_spec(spec: Any, kwargs: dict[str, Any]) -> None:
+    from . import nemo_warmup
+
+    if spec.scheduler in nemo_warmup.NAMES:
+        nemo_warmup.check_spec(spec, kwargs)
+        return
     if kwargs.get("warmup_ratio") is not None and spec.warmup_steps:
         raise SpecError("warmup_ratio and warmup_steps are both set: NeMo asserts \"Either use particular number of step or "
                         "ratio\"; keep one")
@@ -79,6 +84,11 @@ def check_spec(spec: Any, kwargs: dict[str, Any]) -> None:
 
 
 def spec_notes(spec: Any) -> tuple[str, ...]:
+    from . import nemo_warmup
+
+    if spec.scheduler in nemo_warmup.NAMES:
+        W = nemo_warmup.warmup(spec)
+        return (f"NeMo's warmup starts at lr/(W+1) = lr/{W + 1}, not at 0, and reaches the peak at update {W:,}",) if W else ()
     W, C, decay = phases(spec)
     notes = []
     if C and decay < 0:
@@ -96,9 +106,12 @@ def _critical(spec: Any, lo: int, hi: int) -> np.ndarray:
 
 
 def schedule_defs() -> dict[tuple[str, str], Any]:
-    from ..schedules import ScheduleDef
+    from ..schedule_math import ScheduleDef
 
     def factor(k, spec):
         return _lr(k, spec, spec.peak_lr) / spec.peak_lr
 
-    return {("nemo", "CosineAnnealing"): ScheduleDef(factor, _critical, _lr, last_warmup=lambda spec: phases(spec)[0])}
+    from . import nemo_warmup
+
+    return {("nemo", "CosineAnnealing"): ScheduleDef(factor, _critical, _lr, last_warmup=lambda spec: phases(spec)[0]),
+            **nemo_warmup.schedule_defs()}

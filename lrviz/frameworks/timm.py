@@ -85,7 +85,7 @@ def spec_notes(spec: Any) -> tuple[str, ...]:
 
 
 def _cycle_starts(spec: Any, lo: int, hi: int) -> np.ndarray:
-    from ..schedules import MAX_EXTREMA
+    from ..schedule_math import MAX_EXTREMA
 
     W, T0 = spec.warmup_steps, t_initial(spec)
     shift = W if spec.kwarg("warmup_prefix") else 0
@@ -114,7 +114,7 @@ def _critical(spec: Any, lo: int, hi: int) -> np.ndarray:
 
 
 def schedule_defs() -> dict[tuple[str, str], Any]:
-    from ..schedules import ScheduleDef
+    from ..schedule_math import ScheduleDef
 
     def factor(k, spec):
         return _cosine_lr(k, spec, spec.peak_lr) / spec.peak_lr

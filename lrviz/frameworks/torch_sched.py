@@ -146,7 +146,7 @@ def spec_notes(spec: Any) -> tuple[str, ...]:
 
 
 def _critical(spec: Any, lo: int, hi: int) -> np.ndarray:
-    from ..schedules import _cosine_extrema
+    from ..schedule_math import _cosine_extrema
 
     W, T, T_max = spec.warmup_steps, spec.total_steps, t_max(spec)
     start = W if spec.scheduler == "SequentialLR" else 0
@@ -156,7 +156,7 @@ def _critical(spec: Any, lo: int, hi: int) -> np.ndarray:
 
 
 def schedule_defs() -> dict[tuple[str, str], Any]:
-    from ..schedules import ScheduleDef
+    from ..schedule_math import ScheduleDef
 
     def factor_of(lr_fn):
         return lambda k, spec: lr_fn(k, spec, spec.peak_lr) / spec.peak_lr

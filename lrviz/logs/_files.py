@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..textfile import LOG_LIMIT_BYTES, read_text_file
-from . import LogError
+from .run import LogError, Resume
 
 KNOWN_LOG_NAMES = ("trainer_state.json", "trainer_log.jsonl", "metrics.csv")
 LFS_POINTER = "version https://git-lfs.github.com/spec/v1"
@@ -188,7 +188,6 @@ def merge_points(steps: list[int], values: list[float], lines: list[int], restar
     with another LR, the later line starts a new run too. A later run's points replace an earlier run's.
     Returns (steps, values, lines, resumes, duplicates), sorted by step.
     """
-    from . import Resume
 
     runs: list[dict[int, tuple[float, int]]] = [{}]
     duplicates = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import LoggedRun, LogError
+from .run import LoggedRun, LogError
 from ..textfile import parse_json
 from ._files import as_lr, as_step, checked_points, fast_points, merge_points, no_lr_error
 

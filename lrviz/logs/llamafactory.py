@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from . import LoggedRun, LogError
+from .run import LoggedRun, LogError
 from ._files import as_lr, as_step, checked_points, fast_points, merge_points, no_lr_error, parse_elapsed
 
 STEP_KEYS = ("current_steps", "step", "global_step")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from . import LoggedRun, LogError, ReportedSkip
+from .run import LoggedRun, LogError, ReportedSkip
 from ._files import checked_points, merge_points
 from .table import printed_rounding
 

@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from . import LoggedRun, LogError
+from .run import LoggedRun, LogError
 from ._files import checked_points, no_lr_error
 
 # Step columns, best first (compared lower-case, after a W&B "<run> - " prefix is removed).

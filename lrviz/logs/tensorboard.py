@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from ..errors import EnvironmentUnavailable
-from . import LoggedRun, LogError
+from .run import LoggedRun, LogError
 from ._files import LFS_POINTER, checked_points, lfs_error, merge_points, no_lr_error
 from .table import FLOAT32_ROUNDING, LR_NAMES, _is_lr_name
 

@@ -17,10 +17,9 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import SpecError
 from ..logs import CONVENTIONS, LoggedRun
-from ..spec import ScheduleSpec
 from .align import EXACT, Alignment, align, close
+from .candidates import hf_model, peaks_above, short_decimals
 from .models import DeepSpeedModel, HFModel, Model
 
 RATIO_TOL = 1e-9  # two warmup points lie on one line through the origin
@@ -50,24 +49,6 @@ class Inference:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-
-def short_decimals(value: float, tolerances: Sequence[float] = (1e-6, 1e-9, 1e-12)) -> list[float]:
-    """The shortest decimals within each relative tolerance of ``value`` (1e-5 for 1.0000000000000002e-05), then
-    ``value`` itself."""
-    found: list[float] = []
-    if value == 0 or not math.isfinite(value):
-        return [value]
-    for tol in tolerances:
-        for digits in range(1, 17):
-            candidate = float(f"{value:.{digits - 1}e}")
-            if abs(candidate - value) <= tol * abs(value):
-                if candidate not in found:
-                    found.append(candidate)
-                break
-    if value not in found:
-        found.append(value)
-    return found
 
 
 def decimal_digits(value: float) -> int:
@@ -216,14 +197,6 @@ def _rates(rate: float) -> list[float]:
     return small + short_decimals(rate)
 
 
-def _hf(scheduler: str, peak: float, warmup: int, total: int, kwargs: dict | None = None) -> HFModel | None:
-    try:
-        return HFModel(ScheduleSpec(scheduler=scheduler, peak_lr=peak, total_steps=total, warmup_steps=warmup,
-                                    scheduler_kwargs=kwargs or {}))
-    except SpecError:
-        return None
-
-
 def _hf_proposals(k: np.ndarray, y: np.ndarray, warm: _Warmup, hint: int | None, tol: float = EXACT) -> Iterator[Model]:
     plus_one = warm.shape == "hf+1"
     k_first = float(k[0])
@@ -257,12 +230,12 @@ def _hf_proposals(k: np.ndarray, y: np.ndarray, warm: _Warmup, hint: int | None,
             if peaks is not None and np.all(close(yy, np.full_like(yy, peaks[0]), max(1e-9, 4 * tol))):
                 for P in peaks:
                     name = "constant_with_warmup" if W > 0 else "constant"
-                    model = _hf(name, P, W, max(hint or 0, int(k.max()) + 1))
+                    model = hf_model(name, P, W, max(hint or 0, int(k.max()) + 1))
                     if model:
                         yield model
             elif peak is None and np.all(yy == yy[0]) and W == 0:
                 for P in short_decimals(float(yy[0])):
-                    model = _hf("constant", P, 0, max(hint or 0, int(k.max()) + 1))
+                    model = hf_model("constant", P, 0, max(hint or 0, int(k.max()) + 1))
                     if model:
                         yield model
             origin = W - 1 if plus_one else W
@@ -305,7 +278,7 @@ def _inside_warmup(k: np.ndarray, warm: _Warmup, plus_one: bool, hint: int | Non
     for P in short_decimals(warm.slope * best_W):
         name = "cosine_warmup_with_min_lr" if plus_one else "constant_with_warmup"
         kwargs = {"min_lr_rate": 0.0} if plus_one else None
-        model = _hf(name, P, best_W, max(hint or 0, best_W + 1), kwargs)
+        model = hf_model(name, P, best_W, max(hint or 0, best_W + 1), kwargs)
         if model:
             yield model
 
@@ -335,33 +308,33 @@ def _hf_models(shape: str, plus_one: bool, peak: float, W: int, T: int, rate: fl
     if raw:
         rate = 0.0 if abs(rate) < 1e-4 else rate
         if plus_one:
-            model = _hf("cosine_warmup_with_min_lr", peak, W, T, {"min_lr_rate": max(rate, 0.0)})
+            model = hf_model("cosine_warmup_with_min_lr", peak, W, T, {"min_lr_rate": max(rate, 0.0)})
         elif shape == "linear":
-            model = _hf("linear", peak, W, T)
+            model = hf_model("linear", peak, W, T)
         else:
-            model = _hf("cosine_with_min_lr", peak, W, T, {"min_lr_rate": max(rate, 0.0)})
+            model = hf_model("cosine_with_min_lr", peak, W, T, {"min_lr_rate": max(rate, 0.0)})
         if model:
             yield model
         return
     if plus_one:
         for kwargs in _floor_kwargs(peak, rate):
-            model = _hf("cosine_warmup_with_min_lr", peak, W, T, kwargs)
+            model = hf_model("cosine_warmup_with_min_lr", peak, W, T, kwargs)
             if model:
                 yield model
         return
     if shape == "linear":
         if rate == 0:
-            model = _hf("linear", peak, W, T)
+            model = hf_model("linear", peak, W, T)
             if model:
                 yield model
         return
     if rate == 0:
-        model = _hf("cosine", peak, W, T)
+        model = hf_model("cosine", peak, W, T)
         if model:
             yield model
         return
     for kwargs in _floor_kwargs(peak, rate):
-        model = _hf("cosine_with_min_lr", peak, W, T, kwargs)
+        model = hf_model("cosine_with_min_lr", peak, W, T, kwargs)
         if model:
             yield model
 
@@ -432,21 +405,6 @@ MAX_ALTERNATIVES = 3
 MAX_SKIPS = 32  # skipped scheduler steps looked for inside the warmup
 
 
-def _peaks_above(top: float) -> list[float]:
-    """Peaks people type at or just above the largest logged LR (a run whose skips or logging interval hide the
-    peak never logs it): the largest LR rounded up to 1, 2 and 3 significant digits, and itself."""
-    found = []
-    exponent = math.floor(math.log10(top))
-    for digits in range(1, 4):
-        scale = 10.0 ** (exponent - digits + 1)
-        value = float(f"{math.ceil(top / scale * (1 - 1e-12)) * scale:.{digits}g}")
-        if value >= top * (1 - 1e-12) and value not in found:
-            found.append(value)
-    if top not in found:
-        found.append(top)
-    return found
-
-
 def _skipped_warmups(k: np.ndarray, y: np.ndarray, peak: float) -> list[int]:
     """Warmup lengths W that put the rising points on the HF warmup line with a few scheduler steps lost: point
     (k, y) with d steps lost is y = peak * (k - d) / W, so W = peak * (k - d) / y must be a whole number, with d
@@ -485,13 +443,13 @@ def skip_tolerant(k: np.ndarray, y: np.ndarray, hint: int | None, legacy: bool) 
     if not hint or len(y) < 3 or y.max() <= 0:
         return
     totals = [hint, hint + 1] if legacy else [hint]
-    for peak in _peaks_above(float(y.max())):
+    for peak in peaks_above(float(y.max())):
         for W in _skipped_warmups(k, y, peak)[:4]:
             for T in totals:
                 if T <= W:
                     continue
                 for name in ("linear", "cosine", "constant_with_warmup" if W else "constant"):
-                    model = _hf(name, peak, W, T)
+                    model = hf_model(name, peak, W, T)
                     if model:
                         yield model
 
@@ -694,7 +652,7 @@ def _ranges(model: Model, convention: str, alignment: Alignment, run: LoggedRun,
         T = model.total_steps
 
         def variant(total: int) -> Model | None:
-            return _hf(model.scheduler, model.peak_lr, model.warmup_steps, total, dict(model.spec.scheduler_kwargs))
+            return hf_model(model.scheduler, model.peak_lr, model.warmup_steps, total, dict(model.spec.scheduler_kwargs))
 
         low = high = T
         last_update = int(run.updates(convention).max())

@@ -16,6 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from .align import close
+from .candidates import hf_model, peaks_above, short_decimals
 from .models import Model
 
 CYCLES = (1.5, 1.0, 0.25, 0.75, 2.0, 2.5, 3.0)
@@ -26,7 +27,6 @@ MAX_DECAY_STARTS = 48
 
 
 def _short(value: float) -> list[float]:
-    from .infer import short_decimals
 
     return short_decimals(value)[:2]
 
@@ -50,12 +50,11 @@ def _warmup_line(k: np.ndarray, y: np.ndarray, peak: float) -> tuple[list[int], 
 
 
 def typed_proposals(k: np.ndarray, y: np.ndarray, hint: int | None, legacy: bool) -> Iterator[Model]:
-    from .infer import _hf, _peaks_above
 
     if not hint or len(y) < 3 or y.max() <= 0:
         return
     totals = [hint, hint + 1] if legacy else [hint]
-    for peak in _peaks_above(float(y.max()))[:3]:
+    for peak in peaks_above(float(y.max()))[:3]:
         warmups, ratio = _warmup_line(k, y, peak)
         for T in totals:
             for W in warmups:
@@ -65,9 +64,9 @@ def typed_proposals(k: np.ndarray, y: np.ndarray, hint: int | None, legacy: bool
                 kk, yy = k[post], y[post]
                 if ratio == 0.0:
                     for cycles in CYCLES:
-                        yield from _some(_hf("cosine", peak, W, T, {"num_cycles": cycles}))
+                        yield from _some(hf_model("cosine", peak, W, T, {"num_cycles": cycles}))
                     for cycles in RESTARTS:
-                        yield from _some(_hf("cosine_with_restarts", peak, W, T, {"num_cycles": cycles}))
+                        yield from _some(hf_model("cosine_with_restarts", peak, W, T, {"num_cycles": cycles}))
                     yield from _polynomial(peak, W, T, kk, yy)
                     yield from _inverse_sqrt(peak, W, T, kk, yy)
                     yield from _wsd(peak, W, T, kk, yy, 0.0)
@@ -82,7 +81,6 @@ def _some(model: Model | None) -> Iterator[Model]:
 
 
 def _polynomial(peak: float, W: int, T: int, kk: np.ndarray, yy: np.ndarray) -> Iterator[Model]:
-    from .infer import _hf
 
     decaying = (kk > W) & (kk < T)
     for power in POWERS:
@@ -93,24 +91,22 @@ def _polynomial(peak: float, W: int, T: int, kk: np.ndarray, yy: np.ndarray) -> 
             if left < 1:
                 ends += [e for e in _short((v - peak * left) / (1.0 - left)) if 0 <= e < peak]
         for end in dict.fromkeys(ends):
-            yield from _some(_hf("polynomial", peak, W, T, {"power": power, "lr_end": end}))
+            yield from _some(hf_model("polynomial", peak, W, T, {"power": power, "lr_end": end}))
 
 
 def _inverse_sqrt(peak: float, W: int, T: int, kk: np.ndarray, yy: np.ndarray) -> Iterator[Model]:
-    from .infer import _hf
 
-    yield from _some(_hf("inverse_sqrt", peak, W, T))
+    yield from _some(hf_model("inverse_sqrt", peak, W, T))
     after = (kk > W) & (yy > 0) & (yy < peak * (1 - 1e-9))
     if after.any():  # y = P / sqrt((s + ts - W) / ts)  =>  ts = (s - W) / ((P / y)^2 - 1)
         s, v = float(kk[after][-1]), float(yy[after][-1])
         timescale = _whole((s - W) / ((peak / v) ** 2 - 1.0))
         if timescale:
-            yield from _some(_hf("inverse_sqrt", peak, W, T, {"timescale": timescale}))
+            yield from _some(hf_model("inverse_sqrt", peak, W, T, {"timescale": timescale}))
 
 
 def _wsd(peak: float, W: int, T: int, kk: np.ndarray, yy: np.ndarray, start_ratio: float) -> Iterator[Model]:
     """Warmup (linear from min_lr_ratio), a stable phase at the peak, a decay over num_decay_steps to the floor."""
-    from .infer import _hf
 
     at_peak = np.nonzero(close(yy, np.full_like(yy, peak), 1e-12))[0]
     below = np.nonzero(yy < peak * (1 - 1e-12))[0]
@@ -144,16 +140,15 @@ def _wsd(peak: float, W: int, T: int, kk: np.ndarray, yy: np.ndarray, start_rati
             for floor in options:
                 kwargs = {"num_decay_steps": D, "num_stable_steps": decay_start - W, "decay_type": shape,
                           "min_lr_ratio": floor}
-                yield from _some(_hf("warmup_stable_decay", peak, W, T, kwargs))
+                yield from _some(hf_model("warmup_stable_decay", peak, W, T, kwargs))
 
 
 def _warmup_lr_rate(peak: float, W: int, T: int, kk: np.ndarray, yy: np.ndarray, rate: float) -> Iterator[Model]:
     """cosine_warmup_with_min_lr with warmup_lr_rate r: update s < W runs at r + (1 − r)·s / (W − 1)."""
-    from .infer import _hf
 
     floors = [0.0]
     if float(kk[-1]) >= T - 1:
         floors += _short(float(yy[-1]) / peak)
     for r in _short(rate):
         for floor in floors:
-            yield from _some(_hf("cosine_warmup_with_min_lr", peak, W, T, {"warmup_lr_rate": r, "min_lr_rate": floor}))
+            yield from _some(hf_model("cosine_warmup_with_min_lr", peak, W, T, {"warmup_lr_rate": r, "min_lr_rate": floor}))

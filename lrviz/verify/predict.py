@@ -3,10 +3,10 @@
 Two entry points, each the only place its caller turns input into a ``ScheduleSpec``:
 
 * ``predict_from_config(params)``: the command-line options (``--config`` and flags) of ``lrviz verify``, through
-  the same pipeline as ``lrviz plot`` (today ``lrviz.cli.build_curves``), so verify checks the curve plot draws.
+  the same pipeline as ``lrviz plot`` (``lrviz.configs.pipeline.load``), so verify checks the curve plot draws.
 * ``predict_from_trainer(args, max_steps)``: a running ``transformers.Trainer``'s own ``TrainingArguments`` (the
   scheduler type, peak, warmup, kwargs and DeepSpeed block) and its run length, through the pipeline's
-  flag path (``lrviz.effective.effective_spec``), as ``lrviz plot --lr ... --steps ...`` would build it.
+  flag path (``lrviz.configs.pipeline.to_spec``), as ``lrviz plot --lr ... --steps ...`` would build it.
 
 Pure of torch: ``args`` is only read by attribute.
 """
@@ -20,14 +20,15 @@ from ..spec import ScheduleSpec
 
 def predict_from_config(params: dict[str, Any]) -> ScheduleSpec:
     """The schedule ``lrviz plot`` shows for the same options (``params`` as click parsed them)."""
-    from ..cli import build_curves
+    from ..configs.pipeline import load
+    from ..options import Options
 
-    return build_curves(params)[0].spec
+    return load(Options.from_params(params), params["configs"], params["config_flavor"], command="verify")[0].spec
 
 
 def read_launch_config(path: str, flavor: str = "auto") -> Any:
     """The config file as the pipeline reads it (HF / LLaMA-Factory ConfigFile, AxolotlFile, DeepSpeedFile, ...)."""
-    from ..effective import read_launch_config as read
+    from ..configs.pipeline import read
 
     return read(path, flavor)
 
@@ -42,9 +43,10 @@ def predict_from_trainer(args: Any, max_steps: int) -> ScheduleSpec:
     A DeepSpeed config in ``args.deepspeed`` (a path or a mapping) with a ``scheduler`` block replaces the
     Trainer's scheduler, as transformers' DeepSpeed integration does; its "auto" values are filled from ``args``.
     """
-    from ..effective import TrainerRun, deepspeed_spec, effective_spec
-    from ..readers.deepspeed import read_deepspeed
-    from ..resolve import Options
+    from ..configs.deepspeed_run import TrainerRun, deepspeed_spec
+    from ..configs.pipeline import to_spec
+    from ..configs.deepspeed import read_deepspeed
+    from ..options import Options
     from ..steps import hf_warmup_steps
 
     kwargs = dict(getattr(args, "lr_scheduler_kwargs", None) or {})
@@ -61,7 +63,7 @@ def predict_from_trainer(args: Any, max_steps: int) -> ScheduleSpec:
             warmup = hf_warmup_steps(int(max_steps), float(args.warmup_steps or 0)).value
             run = TrainerRun(peak=float(args.learning_rate), total=int(max_steps), warmup=warmup)
             return deepspeed_spec(Options(framework="deepspeed"), ds, run)
-    return effective_spec(options, None)
+    return to_spec(options, None)
 
 
 _OPTION_NAMES = ("lr", "min_lr", "min_lr_rate", "scheduler", "framework", "steps", "dataset_size", "batch_size",

@@ -62,7 +62,7 @@ def _fields() -> set[str]:
 
 
 def _flavor_label(config: Any) -> str:
-    from ..readers.axolotl import AxolotlFile
+    from ..configs.axolotl import AxolotlFile
 
     if isinstance(config, AxolotlFile):
         return "Axolotl"
@@ -72,7 +72,7 @@ def _flavor_label(config: Any) -> str:
 def is_trainer_config(config: Any) -> bool:
     """HF TrainingArguments, LLaMA-Factory and Axolotl configs train with transformers.Trainer."""
     from ..configs import ConfigFile
-    from ..readers.axolotl import AxolotlFile
+    from ..configs.axolotl import AxolotlFile
 
     return isinstance(config, (ConfigFile, AxolotlFile))
 
@@ -96,7 +96,7 @@ def plan_arguments(config: Any, spec: ScheduleSpec) -> TrainerPlan:
     warmup count (lrviz's Axolotl arithmetic: ``spec.total_steps``, ``spec.warmup_steps``).
     """
     from ..configs import SCHEDULE_KEYS
-    from ..readers.axolotl import AxolotlFile
+    from ..configs.axolotl import AxolotlFile
 
     fields = _fields()
     label = _flavor_label(config)
@@ -132,7 +132,7 @@ def plan_arguments(config: Any, spec: ScheduleSpec) -> TrainerPlan:
                               f"put it in lr_scheduler_kwargs: {{\"{key}\": {raw[key]}}}")
     arguments = {key: value for key, value in raw.items() if key in fields}
     if label == "LLaMA-Factory":  # OmegaConf reads 2e-6 as a number, PyYAML (raw) as text
-        from ..configs import _PYYAML_STRING_FLOAT
+        from ..configs.hf import _PYYAML_STRING_FLOAT
 
         for key, value in arguments.items():
             if isinstance(value, str) and _PYYAML_STRING_FLOAT.match(value.strip()):
@@ -312,7 +312,7 @@ def deepspeed_engine_config(config: Any) -> Any:
     except Exception:  # noqa: BLE001 - not installed or broken: the scheduler class is verified without the engine
         return None
     if isinstance(value, str) and not value.strip().startswith("{"):
-        from ..readers.deepspeed import follow_reference
+        from ..configs.deepspeed import follow_reference
 
         reference = follow_reference(config.path, value)
         found = getattr(reference.file, "path", None)

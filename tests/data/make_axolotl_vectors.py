@@ -57,6 +57,16 @@ def record(make_lambda, updates: int) -> list[list[float]]:
     return rows
 
 
+# The schedule keys of the real Axolotl configs in ../shared/real-world/configs/axolotl/ (values transcribed, not the
+# files), run for REAL_TOTAL updates (lrviz is given --steps REAL_TOTAL): (config, learning_rate, warmup cfg, kwargs).
+REAL_TOTAL = 1000
+AXOLOTL_REAL = [
+    ("axo_archived_pythia12b.yml", 3e-5, {}, {}),
+    ("axo_jamba_qlora_deepspeed.yaml", 1e-5, {"warmup_ratio": 0.1}, {}),
+    ("axo_llama3_3b_qat_fsdp2.yaml", 2e-5, {"warmup_ratio": 0.1}, {"cosine_min_lr_ratio": 1.0}),
+]
+
+
 class Cfg(SimpleNamespace):
     def __getattr__(self, name):  # DictDefault: missing keys are None
         return None
@@ -102,11 +112,32 @@ def main(source: str) -> None:
         namespace["_configure_warmup_and_logging"](SimpleNamespace(cfg=Cfg(**cfg)), total, kwargs)
         warmups.append({"cfg": cfg, "total_num_steps": total, "warmup_steps": kwargs["warmup_steps"]})
 
+    real = []
+    for config, learning_rate, warmup_cfg, kwargs in AXOLOTL_REAL:
+        found: dict = {}
+        namespace["_configure_warmup_and_logging"](SimpleNamespace(cfg=Cfg(**warmup_cfg)), REAL_TOTAL, found)
+        warmup = found["warmup_steps"]
+        weight = torch.nn.Parameter(torch.zeros(1))
+        weight.grad = torch.zeros(1)
+        optimizer = torch.optim.AdamW([weight], lr=learning_rate)
+        if kwargs.get("cosine_min_lr_ratio") is not None:  # get_cosine_schedule_with_min_lr
+            lam = partial(namespace["_get_cosine_schedule_with_min_lr_lambda"], num_warmup_steps=warmup,
+                          num_training_steps=REAL_TOTAL, min_lr_ratio=kwargs["cosine_min_lr_ratio"])
+            scheduler = LambdaLR(optimizer, lam)
+        else:
+            scheduler = transformers.get_cosine_schedule_with_warmup(optimizer, warmup, REAL_TOTAL)
+        lrs = []
+        for _ in range(REAL_TOTAL):
+            lrs.append(optimizer.param_groups[0]["lr"])
+            scheduler.step()
+        real.append({"config": config, "learning_rate": learning_rate, "total": REAL_TOTAL, "warmup": warmup, "lrs": lrs})
+
     document = {
         "provenance": {"axolotl": "0.19.0 (PyPI wheel), functions executed from its source text", "torch": torch.__version__,
                        "transformers": transformers.__version__, "script": "tests/data/make_axolotl_vectors.py"},
         "cases": cases,
         "warmups": warmups,
+        "real": real,
     }
     target = os.path.join(os.path.dirname(os.path.abspath(__file__)), "axolotl_vectors.json")
     with open(target, "w") as handle:

@@ -15,8 +15,12 @@ groups. How the file was made (CPU, torch 2.13)::
   run (``lr_decay_steps = lr_decay_iters * global_batch_size``; ``lr_warmup_steps = lr_warmup_fraction *
   lr_decay_steps`` or ``lr_warmup_iters * global_batch_size``) and stepped like ``train_step``:
   ``optimizer.step()`` then ``scheduler.step(increment=global_batch_size)``.
-* NeMo: ``WarmupAnnealHoldPolicy`` + ``CosineAnnealing`` and their helper functions, stepped
-  ``optimizer.step()`` then ``scheduler.step()``.
+  Sample-based runs (``MEGATRON_SAMPLES``) as its sample branch derives them: ``lr_decay_steps = lr_decay_samples``
+  (default ``train_samples``), ``lr_warmup_steps = lr_warmup_samples`` or ``lr_warmup_fraction * lr_decay_steps``,
+  ``train_iters = train_samples // global_batch_size`` (``update_train_iters``).
+* NeMo: ``WarmupAnnealHoldPolicy`` + ``CosineAnnealing`` and their helper functions, and the ``WarmupPolicy``
+  schedulers (``NEMO_WARMUP``), stepped ``optimizer.step()`` then ``scheduler.step()``; ``compute_max_steps``
+  (the epoch-based run length) executed on ``NEMO_EPOCHS``.
 """
 
 from __future__ import annotations
@@ -62,6 +66,44 @@ MEGATRON = [
     ("WSD", 600, 1, {"lr_warmup_iters": 30, "lr_wsd_decay_iters": 200, "lr_wsd_decay_style": "minus_sqrt"}),
     ("WSD", 600, 1, {"min_lr": 1e-6, "lr_warmup_iters": 30, "lr_wsd_decay_iters": 60, "lr_wsd_decay_style": "linear"}),
 ]
+
+MEGATRON_SAMPLES = [
+    # (style, train_samples, gbs, kwargs as lrviz spells them)
+    ("cosine", 5_000, 32, {"min_lr": 1e-6, "lr_warmup_samples": 320}),
+    ("cosine", 2_999, 16, {"min_lr": 2e-6, "lr_decay_samples": 2_400, "lr_warmup_fraction": 0.02}),
+    ("linear", 1_000, 8, {"min_lr": 0.0, "lr_warmup_samples": 100}),
+    ("WSD", 4_800, 24, {"min_lr": 1e-6, "lr_warmup_samples": 480, "lr_wsd_decay_samples": 960,
+                        "lr_wsd_decay_style": "cosine"}),
+]
+
+NEMO_WARMUP = [
+    # (name, max_steps, kwargs)
+    ("WarmupAnnealing", 500, {"min_lr": 1e-5, "warmup_ratio": 0.01}),  # the T5 / UL2 configs' block
+    ("WarmupAnnealing", 150, {"min_lr": 0.0, "warmup_steps": 17}),
+    ("WarmupAnnealing", 100, {}),
+    ("SquareAnnealing", 150, {"warmup_steps": 20}),
+    ("SquareAnnealing", 150, {"min_lr": 3e-6, "warmup_ratio": 0.05}),
+    ("SquareRootAnnealing", 150, {"min_lr": 1e-6, "warmup_steps": 30}),
+    ("InverseSquareRootAnnealing", 150, {"warmup_steps": 40}),
+]
+
+NEMO_EPOCHS = [
+    # compute_max_steps(max_epochs, accumulate_grad_batches, limit_train_batches, num_workers, num_samples, batch_size,
+    #                   drop_last)
+    (3, 4, 1.0, 2, 10_000, 16, False),
+    (2, 1, 1.0, 8, 9_999, 4, True),
+    (5, 3, 0.5, 1, 777, 10, False),
+    (1, 2, 20, 4, 100_000, 8, False),
+]
+
+# The sched blocks of the real NeMo configs in ../shared/real-world/configs/nemo/ (values transcribed, not the files):
+# (name, peak lr, max_steps, kwargs); recorded at REAL_UPDATES only (the runs are 100,000 updates long).
+NEMO_REAL = [
+    ("nemo_megatron_gpt_config.yaml", "CosineAnnealing", 2e-4, 100_000,
+     {"warmup_steps": 500, "constant_steps": 0, "min_lr": 2e-5}),
+    ("nemo_megatron_t5_config.yaml", "WarmupAnnealing", 1e-4, 100_000, {"min_lr": 1e-5, "warmup_ratio": 0.01}),
+]
+REAL_UPDATES = [0, 1, 2, 499, 500, 501, 999, 1000, 1001, 25_000, 50_000, 75_000, 99_998, 99_999]
 
 NEMO = [
     # (max_steps, kwargs)
@@ -123,6 +165,85 @@ def nemo_cases(path: str) -> list[dict[str, Any]]:
     return cases
 
 
+def megatron_sample_cases(path: str) -> list[dict[str, Any]]:
+    namespace = load(path, ["OptimizerParamScheduler"], {
+        "math": math, "logging": __import__("logging"), "Optional": Optional, "Any": Any, "TypedDict": TypedDict,
+        "TYPE_CHECKING": TYPE_CHECKING, "log_single_rank": lambda *args, **kwargs: None, "logger": None,
+        "__name__": "megatron_copy"})
+    cases = []
+    for style, train_samples, gbs, kwargs in MEGATRON_SAMPLES:
+        train_iters = train_samples // gbs
+        decay_steps = kwargs.get("lr_decay_samples", train_samples)
+        if "lr_warmup_fraction" in kwargs:
+            warmup_steps = kwargs["lr_warmup_fraction"] * decay_steps
+        else:
+            warmup_steps = kwargs.get("lr_warmup_samples", 0)
+        opt = optimizer()
+        scheduler = namespace["OptimizerParamScheduler"](
+            opt, init_lr=kwargs.get("lr_warmup_init", 0.0), max_lr=GROUP_LRS[0], min_lr=kwargs.get("min_lr", 0.0),
+            lr_warmup_steps=warmup_steps, lr_decay_steps=decay_steps, lr_decay_style=style, start_wd=0.0, end_wd=0.0,
+            wd_incr_steps=train_samples, wd_incr_style="constant", wsd_decay_steps=kwargs.get("lr_wsd_decay_samples"),
+            lr_wsd_decay_style=kwargs.get("lr_wsd_decay_style"))
+        rows = []
+        for _ in range(train_iters + train_iters // 5):
+            rows.append([group["lr"] for group in opt.param_groups])
+            opt.step()
+            scheduler.step(increment=gbs)
+        cases.append({"id": f"megatron-samples-{style}-N{train_samples}-gbs{gbs}-{len(cases)}", "style": style,
+                      "train_samples": train_samples, "global_batch_size": gbs, "kwargs": kwargs,
+                      "group_lrs": GROUP_LRS, "lrs": rows})
+    return cases
+
+
+def nemo_warmup_cases(path: str) -> list[dict[str, Any]]:
+    names = ["WarmupPolicy", "WarmupAnnealing", "SquareAnnealing", "SquareRootAnnealing", "InverseSquareRootAnnealing",
+             "_square_annealing", "_squareroot_annealing"]
+    namespace = load(path, names, {"math": math, "warnings": warnings, "_LRScheduler": torch.optim.lr_scheduler._LRScheduler})
+    cases = []
+    for name, max_steps, kwargs in NEMO_WARMUP:
+        opt = optimizer()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scheduler = namespace[name](opt, max_steps=max_steps, **kwargs)
+            rows = []
+            for _ in range(max_steps + max_steps // 5):
+                rows.append([group["lr"] for group in opt.param_groups])
+                opt.step()
+                scheduler.step()
+        cases.append({"id": f"nemo-{name}-T{max_steps}-{len(cases)}", "name": name, "max_steps": max_steps,
+                      "kwargs": kwargs, "group_lrs": GROUP_LRS, "lrs": rows})
+    return cases
+
+
+def nemo_real_cases(path: str) -> list[dict[str, Any]]:
+    names = ["WarmupPolicy", "WarmupAnnealing", "WarmupAnnealHoldPolicy", "CosineAnnealing", "_cosine_annealing",
+             "_linear_warmup_with_cosine_annealing"]
+    namespace = load(path, names, {"math": math, "warnings": warnings, "_LRScheduler": torch.optim.lr_scheduler._LRScheduler})
+    cases = []
+    for config, name, lr, max_steps, kwargs in NEMO_REAL:
+        weight = torch.nn.Parameter(torch.zeros(1))
+        weight.grad = torch.zeros(1)
+        opt = torch.optim.AdamW([weight], lr=lr)
+        wanted, rows = set(REAL_UPDATES), {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scheduler = namespace[name](opt, max_steps=max_steps, **kwargs)
+            for update in range(max(REAL_UPDATES) + 1):
+                if update in wanted:
+                    rows[update] = opt.param_groups[0]["lr"]
+                scheduler.step()  # the LR only: optimizer.step() does not change it
+        cases.append({"config": config, "name": name, "lr": lr, "max_steps": max_steps, "kwargs": kwargs,
+                      "lrs": {str(update): rows[update] for update in REAL_UPDATES}})
+    return cases
+
+
+def nemo_epoch_cases(path: str) -> list[dict[str, Any]]:
+    namespace = load(path, ["compute_max_steps"], {"math": math, "logging": __import__("logging")})
+    keys = ("max_epochs", "accumulate_grad_batches", "limit_train_batches", "num_workers", "num_samples", "batch_size",
+            "drop_last")
+    return [dict(zip(keys, case), max_steps=namespace["compute_max_steps"](*case)) for case in NEMO_EPOCHS]
+
+
 def main(megatron_path: str, nemo_path: str) -> None:
     document = {
         "provenance": {
@@ -132,7 +253,11 @@ def main(megatron_path: str, nemo_path: str) -> None:
             "script": "tests/data/make_megatron_nemo_vectors.py",
         },
         "megatron": megatron_cases(megatron_path),
+        "megatron_samples": megatron_sample_cases(megatron_path),
         "nemo": nemo_cases(nemo_path),
+        "nemo_warmup": nemo_warmup_cases(nemo_path),
+        "nemo_epochs": nemo_epoch_cases(nemo_path),
+        "nemo_real": nemo_real_cases(nemo_path),
     }
     target = os.path.join(os.path.dirname(os.path.abspath(__file__)), "megatron_nemo_vectors.json")
     with open(target, "w") as handle:

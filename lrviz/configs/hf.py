@@ -18,8 +18,9 @@ from typing import Any, Mapping
 
 import yaml
 
-from .errors import ConfigError
-from .textfile import parse_json, parse_yaml, read_text_file
+from ..errors import ConfigError
+from ..notes import Note
+from ..textfile import parse_json, parse_yaml, read_text_file
 
 # TrainingArguments fields that shape the schedule, with the kind of value each takes.
 SCHEDULE_KEYS: dict[str, str] = {
@@ -72,6 +73,8 @@ class ConfigFile:
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
     # Keys whose number PyYAML reads as text (``2e-6``), with that text; filled in every flavor.
     text_numbers: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # What the framework refuses at launch (lrviz.configs.rejections); the pipeline raises the first one.
+    rejections: tuple[Any, ...] = field(default=(), compare=False)
 
     def where(self, key: str) -> str:
         return f"{os.path.basename(self.path)}:{key}"
@@ -146,10 +149,10 @@ def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[st
         fixed = _dotted(text)
         text_numbers[key] = text
         if flavor == "llamafactory":
-            notes.append(
-                f"{name}:{key} is written {text}: LLaMA-Factory (OmegaConf) reads it as {float(text)!r}, but PyYAML "
+            notes.append(Note(
+                "llamafactory.text_number", f"{name}:{key} is written {text}: LLaMA-Factory (OmegaConf) reads it as {float(text)!r}, but PyYAML "
                 f"and HfArgumentParser read it as the string '{text}'; write {fixed} to be safe"
-            )
+            ))
             return float(text)
         if lenient_numbers:
             return float(text)
@@ -185,11 +188,19 @@ def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[st
         kwargs[str(key)] = ConfigValue(value, full_key)
 
     if "deepspeed" in values:
-        notes.append(
-            f"{name}:deepspeed points to a DeepSpeed config; if it has a \"scheduler\" block, DeepSpeed's scheduler "
+        notes.append(Note(
+            "hf.deepspeed_unread", f"{name}:deepspeed points to a DeepSpeed config; if it has a \"scheduler\" block, DeepSpeed's scheduler "
             "replaces this one. lrviz does not read DeepSpeed configs yet: check that file by hand"
-        )
-    return ConfigFile(path, flavor, values, kwargs, tuple(notes), raw=data, text_numbers=text_numbers)
+        ))
+    from .llamafactory import accepted_keys
+    from .rejections import find
+
+    accepted = accepted_keys(data, notes, name) if flavor == "llamafactory" else None
+    scheduler = values["lr_scheduler_type"].value if "lr_scheduler_type" in values else "linear"
+    found = find(name, data, flavor, accepted, scheduler, {key: item.value for key, item in kwargs.items()},
+                 scheduler_given="lr_scheduler_type" in values)
+    return ConfigFile(path, flavor, values, kwargs, tuple(notes), raw=data, text_numbers=text_numbers,
+                      rejections=tuple(found))
 
 
 def _dotted(text: str) -> str:
@@ -229,7 +240,7 @@ def _convert_str_dict(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _checked(path: str, key: str, kind: str, value: Any) -> Any:
-    from .spec import describe_value, is_finite_number
+    from ..spec import describe_value, is_finite_number
 
     shown = repr(value[:60]) if isinstance(value, str) else describe_value(value)  # short, even for 4,000 digits
     where = f"--config {path}: {key}"
@@ -252,3 +263,28 @@ def _checked(path: str, key: str, kind: str, value: Any) -> Any:
             raise ConfigError(f"{where} = {shown} must be a whole number")
         return int(value)
     return value
+
+
+def warmup_ratio_finding(where: str, ratio: Any, flavor: str | None, count: int) -> tuple[str, str]:
+    """The one wording (message, fix) of a ``warmup_ratio`` key, for plot's note and advise's T05 alike.
+
+    transformers 5.24 ``TrainingArguments`` has no ``warmup_ratio`` field; 5.0-5.8 map it onto ``warmup_steps``
+    (a value below 1 there is a ratio); LLaMA-Factory ff6d4d12eeb0 requires transformers <= 5.8.
+    """
+    message = (f"{where} = {ratio}: transformers 5.24 removed warmup_ratio (TrainingArguments raises TypeError on the "
+               f"key); 5.0–5.8 treat it as warmup_steps = {ratio}, 4.x as a ratio")
+    if flavor == "llamafactory":
+        message += "; LLaMA-Factory pins transformers ≤ 5.8, where it still works (deprecated)"
+    fix = (f"warmup_steps: {ratio} (transformers 5.x reads a value below 1 as a ratio) or the count warmup_steps: "
+           f"{count} (any version)")
+    return message, fix
+
+
+def looks_like(data: Any) -> bool:
+    """Any mapping is read as TrainingArguments keys: this format is the fallback."""
+    return isinstance(data, dict)
+
+
+read_text = _read_text
+load_yaml = _load_yaml
+read = read_config

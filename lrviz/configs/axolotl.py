@@ -77,6 +77,7 @@ class AxolotlFile:
     values: dict[str, Any]
     notes: tuple[str, ...] = ()
     ignored: tuple[str, ...] = field(default=(), compare=False)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)  # the whole file (adapter, rl: advise's profile)
 
     @property
     def name(self) -> str:
@@ -134,7 +135,7 @@ def read_axolotl(path: str, data: Any) -> AxolotlFile:
                 f"as text, and Axolotl passes it on unchanged: transformers fails on it); write {float(value)!r}"
             )
     ignored = tuple(sorted(str(key) for key in data if key not in SCHEDULE_KEYS))
-    return AxolotlFile(path, values, (), ignored)
+    return AxolotlFile(path, values, (), ignored, raw=data)
 
 
 def _checked(label: str, key: str, kind: str, value: Any) -> Any:
@@ -244,7 +245,7 @@ def axolotl_spec(options: Any, config: AxolotlFile | None) -> Any:
         provenance[f"kwargs.{key}"] = Source("flag", "--scheduler-kwargs")
 
     if config is not None and "deepspeed" in values:
-        from ..effective import TrainerRun, deepspeed_reference
+        from .deepspeed_run import TrainerRun, deepspeed_reference
 
         reference = deepspeed_reference(config.path, values["deepspeed"])
         if reference is not None:
@@ -258,7 +259,7 @@ def axolotl_spec(options: Any, config: AxolotlFile | None) -> Any:
                                   "warmup": str(provenance["warmup_steps"])}, asked,
                                  f"; {', '.join(ignored)} are ignored too (Axolotl logs \"axolotl's cosine scheduler with min lr "
                                  "not used\")" if ignored else "")
-                from ..effective import deepspeed_spec
+                from .deepspeed_run import deepspeed_spec
 
                 return deepspeed_spec(replace(options, framework=None, scheduler=None), file, run)
     try:
@@ -360,3 +361,9 @@ def _warmup(options: Any, values: dict[str, Any], config: AxolotlFile | None, co
         warmup = 2
     provenance["warmup_steps"] = source
     return warmup
+
+
+# The interface every config format module has (lrviz.configs.pipeline).
+looks_like = looks_like_axolotl
+read = read_axolotl
+to_spec = axolotl_spec

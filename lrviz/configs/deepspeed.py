@@ -37,9 +37,14 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
                       "last_batch_iteration"),
     "WarmupCosineLR": ("total_num_steps", "warmup_min_ratio", "warmup_num_steps", "cos_min_ratio", "warmup_type",
                        "last_batch_iteration"),
+    "OneCycle": ("cycle_min_lr", "cycle_max_lr", "decay_lr_rate", "cycle_first_step_size", "cycle_second_step_size",
+                 "cycle_first_stair_count", "cycle_second_stair_count", "decay_step_size", "cycle_momentum",
+                 "cycle_min_mom", "cycle_max_mom", "decay_mom_rate", "last_batch_iteration"),
+    "LRRangeTest": ("lr_range_test_min_lr", "lr_range_test_step_size", "lr_range_test_step_rate",
+                    "lr_range_test_staircase", "last_batch_iteration"),
 }
-REQUIRED = {"WarmupDecayLR": ("total_num_steps",), "WarmupCosineLR": ("total_num_steps",)}
-NOT_MODELLED = ("LRRangeTest", "OneCycle")
+REQUIRED = {"WarmupDecayLR": ("total_num_steps",), "WarmupCosineLR": ("total_num_steps",), "OneCycle": ("cycle_min_lr", "cycle_max_lr")}
+NOT_MODELLED: tuple[str, ...] = ()
 # torch.optim.lr_scheduler names DeepSpeed also accepts as a "type" (lrviz does not model them run by DeepSpeed).
 TORCH_NAMES = (
     "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR", "SequentialLR",
@@ -148,7 +153,8 @@ def read_deepspeed(path: str, *, data: Any = None, prefix: str = "", referenced_
         if key not in params:
             raise ConfigError(
                 f"{label}: scheduler.params.{key} is missing ({scheduler_type} has no default for it; DeepSpeed raises "
-                f"TypeError); add \"{key}\": \"auto\" (filled by the HF Trainer) or a number of updates"
+                f"TypeError); add \"{key}\": " + ("\"auto\" (filled by the HF Trainer) or a number of updates"
+                                                  if key == "total_num_steps" else "a learning rate")
             )
     notes = []
     if extra:
@@ -167,6 +173,10 @@ def _check_param(label: str, scheduler_type: str, key: str, value: Any) -> None:
     if key == "warmup_type":
         if not isinstance(value, str):
             raise ConfigError(f"{where} must be \"log\" or \"linear\"")
+        return
+    if key in ("cycle_momentum", "lr_range_test_staircase"):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false")
         return
     if key == "last_batch_iteration":
         if value != -1:
@@ -224,6 +234,12 @@ def follow_reference(config_path: str, value: Any) -> Reference:
     return Reference(
         where, None,
         problem=(f"{where} = {reference} was not found (looked in the current folder, where the Trainer opens it, and "
-                 f"next to {name}): if it has a \"scheduler\" block, DeepSpeed's scheduler replaces the one drawn here; "
-                 "run lrviz from the folder you launch training from"),
+                 f"next to {name}): transformers raises ValueError at launch (accelerate HfDeepSpeedConfig: \"Expected a "
+                 "string path to an existing deepspeed config, or a dictionary, or a base64 encoded string\"); run lrviz "
+                 "from the folder you launch training from, or fix the path"),
     )
+
+
+# The interface every config format module has (lrviz.configs.pipeline); to_spec is deepspeed_run.deepspeed_spec.
+looks_like = looks_like_deepspeed
+read = read_deepspeed

@@ -1,0 +1,5 @@
+"""The config formats, as ``--config-flavor`` names them (pure data: the CLI reads its choices here)."""
+
+from __future__ import annotations
+
+FLAVORS = ("hf", "llamafactory", "deepspeed", "axolotl", "megatron", "nemo")
