@@ -277,7 +277,7 @@ def test_warmup_ratio_is_worded_the_same_in_every_command(tmp_path: Path) -> Non
     message = finding["message"].split("; installed here:")[0]  # advise adds the transformers installed here
     assert note == f"{message}; fix: {finding['fix']}"
     log = tmp_path / "lrs.csv"
-    invoke(["plot", *args, "--format", "csv", "-o", str(log)], plot_code)
+    invoke(["plot", *args, "--format", "csv", "-o", str(log)])
     assert note in json.loads(run(["check-run", str(log), *args, "--json"]).stdout)["schedule"]["spec"]["notes"]
 
 
