@@ -102,10 +102,19 @@ def significant_digits(text: str) -> int | None:
 
 def printed_rounding(texts: list[str], values: np.ndarray) -> tuple[float, str | None]:
     nonzero = values != 0
-    digits = [d for d, keep in zip((significant_digits(t) for t in texts), nonzero) if keep and d is not None]
-    if not digits:
+    # the most significant digits of a nonzero value: a text has at most as many as it has characters, so the
+    # texts are taken longest first and the search stops where no shorter one can beat what was found
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    lengths[~nonzero] = -1
+    most = None
+    for index in np.argsort(-lengths, kind="stable"):
+        if lengths[index] < 0 or (most is not None and lengths[index] <= most):
+            break
+        found = significant_digits(texts[index])
+        if found is not None and (most is None or found > most):
+            most = found
+    if most is None:
         return 0.0, None
-    most = max(digits)
     as_float32 = values[nonzero].astype(np.float32).astype(np.float64)
     if most >= 9 and np.array_equal(as_float32, values[nonzero]):
         return FLOAT32_ROUNDING, "the logged values are float32 (as TensorBoard stores scalars): compared to 6e-8 relative"
