@@ -40,7 +40,7 @@ def verify_inputs(params: dict[str, Any]) -> tuple[ScheduleSpec, int, int]:
     only the length of the verify run. Without either, ``--steps`` is the run length itself (verified whole),
     and without ``--steps`` too it is lrviz's default 1000 updates. ``--batch-size`` and ``--grad-accum`` (or the
     config's values) are what the fine-tune uses, defaulting to 8 and 2. The spec comes from the same pipeline
-    as every other command (``lrviz.configs.load``); ``build_curves`` is accepted for older callers and unused.
+    as every other command (``lrviz.configs.load``).
     """
     from ..configs.pipeline import load, run_settings
     from ..options import Options
