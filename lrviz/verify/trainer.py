@@ -458,6 +458,8 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
             mine = {"realized": recorder.rows, "index": recorder.index, "updates": state.global_step,
                     "max_steps": state.max_steps, "rank": rank, "shard": dataset.served[:first_epoch]}
             everyone = _gather(mine, world)
+            if world > 1 and torch.distributed.is_initialized():
+                torch.distributed.destroy_process_group()  # a clean exit: gloo's threads can abort a process that skips it
     finally:
         torch.set_num_threads(threads)
         if plan.engine is not None:
