@@ -82,7 +82,7 @@ def test_torch_translation_reproduces_real_transformers(document: dict) -> None:
 
 
 def test_timm_translation_reproduces_real_transformers() -> None:
-    from test_oracle_timm import load_timm_cosine
+    from lrviz.verify.schedulers import load_timm_cosine
 
     CosineLRScheduler = load_timm_cosine()
     if CosineLRScheduler is None:

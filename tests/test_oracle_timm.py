@@ -12,10 +12,7 @@ Without timm (``pip install --no-deps timm==1.0.31``, as ``.ci/run`` does) the l
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +24,6 @@ from lrviz.spec import ScheduleSpec
 
 GROUP_LRS = (2e-4, 5e-5, 1e-3)
 DATA = Path(__file__).parent / "data" / "timm_vectors.json"
-
-
-def load_timm_cosine() -> Any:
-    """timm's real ``CosineLRScheduler`` class, loaded without ``timm/__init__`` (which imports torchvision)."""
-    try:
-        spec = importlib.util.find_spec("timm")
-    except (ImportError, ValueError, AttributeError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "scheduler"
-    package = types.ModuleType("timm_real_scheduler")
-    package.__path__ = [str(folder)]
-    sys.modules.setdefault("timm_real_scheduler", package)
-    for name in ("scheduler", "cosine_lr"):
-        full = f"timm_real_scheduler.{name}"
-        if full not in sys.modules:
-            module_spec = importlib.util.spec_from_file_location(full, folder / f"{name}.py")
-            module = importlib.util.module_from_spec(module_spec)
-            sys.modules[full] = module
-            module_spec.loader.exec_module(module)
-    return sys.modules["timm_real_scheduler.cosine_lr"].CosineLRScheduler
 
 
 def spec_for(total: int, warmup: int, kwargs: dict[str, Any]) -> ScheduleSpec:
@@ -70,7 +45,12 @@ def test_recorded_vectors(case: dict[str, Any]) -> None:
         assert_exact(recorded[:, group], lr_at(spec, np.arange(len(recorded)), base_lr=base), f"{case['id']} g{group}")
 
 
-CosineLRScheduler = load_timm_cosine()
+try:  # the loader verify uses: timm's own files under a stand-in parent package, never timm/__init__
+    from lrviz.verify.schedulers import load_timm_cosine
+except ImportError:  # no torch: the recorded vectors stand in
+    CosineLRScheduler = None
+else:
+    CosineLRScheduler = load_timm_cosine()
 live = pytest.mark.skipif(CosineLRScheduler is None, reason="timm is not installed")
 
 

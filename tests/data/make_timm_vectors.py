@@ -20,7 +20,8 @@ from importlib.metadata import version
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from test_oracle_timm import GROUP_LRS, load_timm_cosine, run_timm  # noqa: E402
+from test_oracle_timm import GROUP_LRS, run_timm  # noqa: E402
+from lrviz.verify.schedulers import load_timm_cosine  # noqa: E402
 
 CASES = [
     (1000, 30, {"lr_min": 2e-6}),
