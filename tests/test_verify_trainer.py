@@ -20,9 +20,9 @@ transformers = pytest.importorskip("transformers")
 
 from cli_helpers import invoke  # noqa: E402
 from realworld import REAL_CONFIGS, requires_real_world  # noqa: E402
+from test_verify import spec_from, strict_json  # noqa: E402  (the same JSON and spec helpers as the tiny-GPT verify tests)
 
 from lrviz.schedules import lr_at  # noqa: E402
-from lrviz.spec import ScheduleSpec  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -56,19 +56,6 @@ lr_scheduler_kwargs:
 warmup_steps: 0.1
 bf16: true
 """
-
-
-def strict_json(text: str) -> dict:
-    def reject(constant: str) -> None:
-        raise AssertionError(f"non-standard JSON constant {constant}")
-
-    return json.loads(text, parse_constant=reject)
-
-
-def spec_from(settings: dict) -> ScheduleSpec:
-    return ScheduleSpec(scheduler=settings["scheduler"], peak_lr=settings["peak_lr"], total_steps=settings["total_steps"],
-                        warmup_steps=settings["warmup_steps"], scheduler_kwargs=settings["scheduler_kwargs"],
-                        framework=settings["framework"])
 
 
 def transformers_lrs(name: str, lr: float, warmup: int, total: int, kwargs: dict, count: int) -> np.ndarray:
