@@ -355,7 +355,6 @@ def test_docs_example_is_the_real_output():
 
 
 def test_deepspeed_json_alone_is_advised_with_deepspeed_semantics(tmp_path):
-    pytest.importorskip("lrviz.effective")
     config = write(tmp_path, "ds.json", '{"train_batch_size": 128, "scheduler": {"type": "WarmupDecayLR", "params": '
                                         '{"warmup_min_lr": 0, "warmup_max_lr": 2e-5, "warmup_num_steps": 2000, '
                                         '"total_num_steps": 100000}}}')

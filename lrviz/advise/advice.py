@@ -8,7 +8,8 @@ from typing import Any
 
 from ..configs import ConfigFile
 from ..notes import code_of
-from ..resolve import Options, resolve
+from ..options import Options
+from ..resolve import resolve
 from ..spec import ScheduleSpec
 from .deepspeed import referenced_deepspeed
 from .facts import Facts, gather

@@ -10,7 +10,8 @@ from typing import Any, Mapping
 
 from ..configs import ConfigFile
 from ..keypoints import Summary, key_points
-from ..resolve import HF_DEFAULTS, Options
+from ..options import Options
+from ..resolve import HF_DEFAULTS
 from ..schedules import floor_lr, wsd_phases
 from ..spec import ScheduleSpec
 from .deepspeed import DeepSpeedConfig

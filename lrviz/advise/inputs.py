@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..configs import ConfigFile, ConfigValue
-from ..resolve import HF_DEFAULTS, LRVIZ_DEFAULTS, Options
+from ..options import Options
+from ..resolve import HF_DEFAULTS, LRVIZ_DEFAULTS
 from ..signatures import FLOOR_MIN_LR_OR_RATE, KWARG_HINTS, SIGNATURES, TRAINER_SUPPLIED_KWARGS, Signature
 
 # Floor spellings of other schedulers and frameworks that are absolute LRs (the rest are ratios).

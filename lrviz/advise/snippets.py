@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..configs import ConfigFile
-from ..resolve import HF_DEFAULTS, Options
+from ..options import Options
+from ..resolve import HF_DEFAULTS
 from ..schedules import lr_at, min_lr_rate
 from ..spec import ScheduleSpec
 from . import deepspeed

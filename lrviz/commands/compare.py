@@ -8,7 +8,6 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
@@ -22,7 +21,8 @@ from ..schedules import lr_at
 
 
 def build(params: dict[str, Any], names_text: str) -> tuple[list[Curve], dict[str, str], Any]:
-    from ..resolve import Options, resolve
+    from ..options import Options
+    from ..resolve import resolve
 
     names = check_names(names_text)
     for flag, key in (("--config", "configs"), ("--scheduler", "scheduler"), ("--framework", "framework"),
