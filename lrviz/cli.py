@@ -374,9 +374,9 @@ def verify(device: str, seed: int, dtype: str, outputs: tuple[str, ...], no_file
            model: str | None, full: bool, require_framework: bool, **params: Any) -> None:
     """Train briefly with your schedule's real scheduler object and check the LR of every update.
 
-    With --config of a Trainer config (HF TrainingArguments, LLaMA-Factory, Axolotl) it runs the real
-    transformers Trainer.train() with the config's training arguments on a tiny Llama built in code (or
-    --model DIR) and --dataset-size synthetic examples. Otherwise a tiny GPT trains with the framework's own
+    With --config of a Trainer config (HF TrainingArguments, LLaMA-Factory, Axolotl, TRL) it runs the real
+    transformers Trainer.train() (TRL's DPOTrainer / SFTTrainer for a TRL config) with the config's training
+    arguments on a tiny Llama built in code (or --model DIR) and --dataset-size synthetic examples. Otherwise a tiny GPT trains with the framework's own
     scheduler (transformers, DeepSpeed, torch, timm), stepped as that framework steps it. The LR each param group
     uses at every optimizer step must match lrviz's prediction to 1e-12. A configured run longer than --steps
     (default 100) is compressed to it with the same shape; --full runs it whole. Exit 0 matched with the
@@ -389,6 +389,7 @@ def verify(device: str, seed: int, dtype: str, outputs: tuple[str, ...], no_file
       lrviz verify --device cpu
       lrviz verify --config my_sft.yaml --dataset-size 5000
       lrviz verify --config my_sft.yaml --dataset-size 5000 --full --require-framework
+      lrviz verify --config dpo.yaml --dataset-size 2000
       lrviz verify --device cuda --config my_sft.yaml --dataset-size 50000 -o verify.png
       lrviz verify --scheduler warmup_stable_decay --scheduler-kwargs '{"num_decay_steps": 200}'
       lrviz verify --framework deepspeed --scheduler WarmupCosineLR --warmup-steps 10 --steps 100

@@ -59,8 +59,8 @@ class _Resolver:
         self.provenance: dict[str, Source] = {}
         self.notes: list[str] = list(config.notes) if config else []
 
-    def pick(self, field: str, flag: str, flag_value: Any, key: str | None, default: Any) -> Any:
-        """The flag's value if given, else the file's, else the default; its source is recorded."""
+    def pick(self, field: str, flag: str, flag_value: Any, key: str | None, default: Any, owner: str | None = None) -> Any:
+        """The flag's value if given, else the file's, else the default (``owner``'s); its source is recorded."""
         if flag_value is not None:
             self.provenance[field] = Source("flag", flag, value=flag_value)
             return flag_value
@@ -68,7 +68,7 @@ class _Resolver:
             value = self.config.values[key].value
             self.provenance[field] = Source("file", self.config.where(key), value=value)
             return value
-        owner = "transformers" if self.config is not None else "lrviz"
+        owner = owner or ("transformers" if self.config is not None else "lrviz")
         self.provenance[field] = Source("default", owner, value=default)
         return default
 
@@ -131,6 +131,30 @@ def _blamed(message: str, field: str | None, provenance: dict[str, Source], path
     return f"{blamed}: {message}"
 
 
+def _peak_lr(r: _Resolver) -> float:
+    """--lr, the file's learning_rate, or the default: lrviz's without a config, transformers' with one, and the
+    config class's own for a TRL config (DPOConfig: 1e-6), with a note naming it."""
+    config = r.config
+    trl_class = getattr(config, "trl", None)
+    if trl_class is None or trl_class.learning_rate is None:
+        return r.pick("peak_lr", "--lr", r.options.lr, "learning_rate",
+                      HF_DEFAULTS["learning_rate"] if config is not None else LRVIZ_DEFAULTS["lr"])
+    peak_lr = r.pick("peak_lr", "--lr", r.options.lr, "learning_rate", trl_class.learning_rate,
+                     f"trl {trl_class.release} {trl_class.name}")
+    if r.provenance["peak_lr"].kind == "default":
+        from .configs.trl_keys import LEARNING_RATE
+        from .formatting import format_lr
+
+        text = (f"{config.where('learning_rate')} is not set: {trl_class.trainer} trains at {format_lr(peak_lr)}, "
+                f"{trl_class.default_text()}")
+        differ = [name for name in trl_class.others if LEARNING_RATE[name].get(trl_class.release, peak_lr) != peak_lr]
+        if differ:
+            text += (f"; the keys ({', '.join(trl_class.keys[:4])}) also fit {', '.join(differ[:3])}, whose default "
+                     "differs: set learning_rate to be sure")
+        r.notes.append(Note("trl.default_lr", text))
+    return peak_lr
+
+
 def _resolve(r: _Resolver, scheduler: str | None, extra_kwargs: dict[str, Any], lenient: bool) -> ScheduleSpec:
     options, config = r.options, r.config
     has_config = config is not None
@@ -144,7 +168,7 @@ def _resolve(r: _Resolver, scheduler: str | None, extra_kwargs: dict[str, Any], 
 
             default_scheduler = DEFAULT_SCHEDULERS.get(framework, default_scheduler)
         scheduler = r.pick("scheduler", "--scheduler", options.scheduler, "lr_scheduler_type", default_scheduler)
-    peak_lr = r.pick("peak_lr", "--lr", options.lr, "learning_rate", HF_DEFAULTS["learning_rate"] if has_config else LRVIZ_DEFAULTS["lr"])
+    peak_lr = _peak_lr(r)
 
     total_steps = _total_steps(r)
     warmup_steps = _warmup_steps(r, total_steps)

@@ -133,6 +133,22 @@ def _cosine_lrs(total: int, warmup: int, peak: float, floor_rate: float) -> list
 
 
 # an HF TrainingArguments JSON, as HfArgumentParser.parse_json_file reads it
+TRL_DPO = """\
+# a TRL DPO config (lrviz's own example): model and dataset for trl's script, the rest DPOConfig
+model_name_or_path: my-org/my-sft-model
+dataset_name: my-org/preference-pairs
+beta: 0.1
+loss_type: sigmoid
+lr_scheduler_type: cosine_with_min_lr
+lr_scheduler_kwargs:
+  min_lr_rate: 0.1
+warmup_steps: 0.1
+num_train_epochs: 1
+per_device_train_batch_size: 4
+gradient_accumulation_steps: 4
+output_dir: my-dpo
+"""
+
 TRAIN_ARGS = {"output_dir": "out", "learning_rate": 2e-4, "lr_scheduler_type": "cosine_with_min_lr",
               "lr_scheduler_kwargs": {"min_lr_rate": 0.1}, "warmup_steps": 5, "max_steps": 60,
               "per_device_train_batch_size": 2}
@@ -153,6 +169,7 @@ def write_fixtures(folder: Path) -> None:
     (folder / "sft.yaml").write_text(LORA_SFT + "max_steps: 200\n")  # the guard's example: a run of known length
     (folder / "b.yaml").write_text(LORA_SFT.replace("cosine_with_min_lr", "cosine").replace("lr_scheduler_kwargs:\n  min_lr: 1.0e-5\n", ""))
     (folder / "ds_config.json").write_text(json.dumps(DS_CONFIG, indent=1))
+    (folder / "dpo.yaml").write_text(TRL_DPO)
     (folder / "train_args.json").write_text(json.dumps(TRAIN_ARGS, indent=1))
     # the LLaMA-Factory + DeepSpeed example of docs/configs.md: lrviz's own gallery config
     (folder / "examples" / "deepspeed").mkdir(parents=True, exist_ok=True)

@@ -84,6 +84,8 @@ def infer_profile(raw: Mapping[str, Any] | None, flavor: str | None, name: str |
     if raw is None:
         return PROFILES["generic"], "auto: no --config, so no phase-specific rules"
     where = name or "the config"
+    if flavor == "trl":
+        return _trl_profile(raw, where)
     llamafactory = flavor == "llamafactory"
     stage = _text(raw, "stage") or ("sft" if llamafactory else None)
     finetuning = _text(raw, "finetuning_type") or ("lora" if llamafactory else None)
@@ -109,6 +111,25 @@ def infer_profile(raw: Mapping[str, Any] | None, flavor: str | None, name: str |
     if finetuning in ("full", "freeze") or stage in ("sft", "rm"):
         return PROFILES["full"], because
     return PROFILES["generic"], f"auto: {where} has no stage, finetuning_type, adapter or rl key; pass --profile for the phase rules"
+
+
+# TRL config classes of preference optimisation (an offline or online pair/preference loss against a reference).
+_TRL_PREFERENCE = ("DPOConfig", "KTOConfig", "ORPOConfig", "CPOConfig", "BCOConfig", "OnlineDPOConfig", "XPOConfig",
+                   "NashMDConfig")
+
+
+def _trl_profile(raw: Mapping[str, Any], where: str) -> tuple[Profile, str]:
+    """A TRL config: its config class names the phase; ``use_peft`` (TRL's ModelConfig) the adapter."""
+    from ..configs.trl import identify
+
+    name = identify(raw, where).name
+    peft = raw.get("use_peft") is True
+    because = f"auto: {where} is a TRL {name}" + (" with use_peft: true" if peft else "")
+    if name in _TRL_PREFERENCE:
+        return PROFILES["dpo-lora" if peft else "dpo"], because
+    if name == "SFTConfig":
+        return PROFILES["lora" if peft else "full"], because
+    return PROFILES["generic"], because + " (no phase-specific rules for it; pass --profile to choose)"
 
 
 def pick_profile(choice: str, raw: Mapping[str, Any] | None, flavor: str | None, name: str | None) -> tuple[Profile, str]:

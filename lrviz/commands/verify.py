@@ -300,7 +300,8 @@ def _trainer_setup(report: Any) -> Table:
     spec, training, device = report.spec, report.training, report.device
     setup = _key_values(f"lrviz verify: {training['runner']} on {device['type']} ({device['dtype']})")
     floor = floor_lr(spec)
-    setup.add_row("trainer", f"{training['trainer_class']}.train(), transformers {training['transformers']}, "
+    trl = f"trl {training['trl']}, " if training.get("trl") else ""
+    setup.add_row("trainer", f"{training['trainer_class']}.train(), {trl}transformers {training['transformers']}, "
                   f"accelerate {training['accelerate']}; arguments from the {training['config_framework']} config")
     setup.add_row("schedule", f"{spec.framework}:{spec.scheduler}, peak {format_lr(spec.peak_lr)}"
                   + (f" → floor {format_lr(floor)}" if floor is not None else "")
@@ -310,7 +311,7 @@ def _trainer_setup(report: Any) -> Table:
     implementation = report.implementation
     setup.add_row("scheduler", f"{implementation['source']} → {implementation['class']} drives the optimizer")
     world = training["world_size"]
-    setup.add_row("data", f"{training['dataset_size']:,} synthetic sequences; global batch {training['batch_size']} × "
+    setup.add_row("data", f"{training['data']}; global batch {training['batch_size']} × "
                   f"{training['grad_accum']} × {world} process{'es' if world > 1 else ''} = {training['global_batch']}; "
                   f"the Trainer planned {training['trainer_max_steps']:,} updates, lrviz: {training['step_arithmetic']}")
     setup.add_row("model", f"{training['model']} ({training['parameters']:,} parameters)")
@@ -368,8 +369,12 @@ def _print_checks(console: Console, report: Any) -> None:
     if report.ranks is not None:
         r = report.ranks
         same = "the same LRs on every rank" if r.same_lrs else f"[red]rank {r.first_disagreeing_rank} differs[/]"
-        console.print(f"{r.world_size} ranks ({r.backend}): {same}; updates per rank {r.updates_per_rank}; data shards "
-                      f"{r.sequences_per_rank} sequences, {'disjoint' if r.shards_disjoint else '[red]overlapping[/]'}; "
+        if r.shards_disjoint is None:
+            shards = "data shards not tracked (the trainer maps its dataset before serving it)"
+        else:
+            shards = (f"data shards {r.sequences_per_rank} sequences, "
+                      f"{'disjoint' if r.shards_disjoint else '[red]overlapping[/]'}")
+        console.print(f"{r.world_size} ranks ({r.backend}): {same}; updates per rank {r.updates_per_rank}; {shards}; "
                       f"expected {r.expected_updates} updates ({r.arithmetic})", soft_wrap=True)
     console.print()
 

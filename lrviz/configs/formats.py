@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-FLAVORS = ("hf", "llamafactory", "deepspeed", "axolotl", "megatron", "nemo")
+FLAVORS = ("hf", "llamafactory", "trl", "deepspeed", "axolotl", "megatron", "nemo")

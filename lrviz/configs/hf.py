@@ -43,7 +43,7 @@ _LLAMAFACTORY_KEYS = ("stage", "finetuning_type", "template", "dataset", "cutoff
 # A plain YAML scalar that YAML 1.2 (and OmegaConf) read as a float but PyYAML reads as a string: 2e-6, 1E5.
 _PYYAML_STRING_FLOAT = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)[eE][-+]?\d+$")
 
-FLAVORS = ("hf", "llamafactory")
+FLAVORS = ("hf", "llamafactory", "trl")
 
 # Keys whose explicit null the framework passes on and then fails on (a missing key takes the default instead).
 _NOT_NULL = {
@@ -65,7 +65,7 @@ class ConfigFile:
     """The schedule-related contents of one config file."""
 
     path: str
-    flavor: str  # "hf" or "llamafactory"
+    flavor: str  # "hf", "llamafactory" or "trl"
     values: dict[str, ConfigValue]
     scheduler_kwargs: dict[str, ConfigValue]
     notes: tuple[str, ...] = ()
@@ -75,6 +75,8 @@ class ConfigFile:
     text_numbers: Mapping[str, str] = field(default_factory=dict, compare=False)
     # What the framework refuses at launch (lrviz.configs.rejections); the pipeline raises the first one.
     rejections: tuple[Any, ...] = field(default=(), compare=False)
+    # A TRL config: the config class it is read as (lrviz.configs.trl), whose defaults apply.
+    trl: Any = field(default=None, compare=False)
 
     def where(self, key: str) -> str:
         return f"{os.path.basename(self.path)}:{key}"
@@ -96,7 +98,9 @@ def read_config(path: str, flavor: str = "auto", *, lenient_numbers: bool = Fals
         kind = type(data).__name__ if data is not None else "empty"
         raise ConfigError(f"--config {path}: expected a mapping of TrainingArguments keys, got {kind} content")
     if flavor == "auto":
-        flavor = "llamafactory" if any(key in data for key in _LLAMAFACTORY_KEYS) else "hf"
+        from . import trl
+
+        flavor = "llamafactory" if any(key in data for key in _LLAMAFACTORY_KEYS) else "trl" if trl.looks_like(data) else "hf"
     if flavor not in FLAVORS:
         raise ConfigError(f"--config-flavor {flavor!r} is not one of: auto, {', '.join(FLAVORS)}")
     if flavor == "llamafactory" and suffix != ".json":
@@ -148,6 +152,13 @@ def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[st
     def number_pitfall(key: str, text: str) -> float:
         fixed = _dotted(text)
         text_numbers[key] = text
+        if flavor == "trl" and "." not in key:
+            notes.append(Note(
+                "trl.text_number", f"{name}:{key} is written {text}: TRL's command line (TrlParser: trl dpo|sft|... --config) "
+                f"reads it as {float(text)!r}, but PyYAML and HfArgumentParser.parse_yaml_file read it as the string "
+                f"'{text}'; write {fixed} to be safe"
+            ))
+            return float(text)
         if flavor == "llamafactory":
             notes.append(Note(
                 "llamafactory.text_number", f"{name}:{key} is written {text}: LLaMA-Factory (OmegaConf) reads it as {float(text)!r}, but PyYAML "
@@ -199,8 +210,13 @@ def _extract(path: str, flavor: str, data: dict[str, Any], plain_floats: dict[st
     scheduler = values["lr_scheduler_type"].value if "lr_scheduler_type" in values else "linear"
     found = find(name, data, flavor, accepted, scheduler, {key: item.value for key, item in kwargs.items()},
                  scheduler_given="lr_scheduler_type" in values)
+    trl_class = None
+    if flavor == "trl":
+        from .trl import identify
+
+        trl_class = identify(data, path)
     return ConfigFile(path, flavor, values, kwargs, tuple(notes), raw=data, text_numbers=text_numbers,
-                      rejections=tuple(found))
+                      rejections=tuple(found), trl=trl_class)
 
 
 def _dotted(text: str) -> str:

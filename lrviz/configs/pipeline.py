@@ -162,6 +162,10 @@ def to_spec(options: Options, config: Config | None, *, strict: bool = True, mis
         if strict:
             check_rejections(options, config)
         options, examples = _llamafactory_examples(options, config)
+        if config.trl is not None:
+            from .trl import refuse_packed
+
+            refuse_packed(config, options.dataset_size is not None and options.steps is None)
         spec = _spec_of(options, config, missing_reference_ok=missing_reference_ok, **compare)
         return spec if examples is None else _with_examples(spec, examples)
     if options.dataset_sizes is not None:

@@ -189,16 +189,16 @@ class RankAgreement:
     same_lrs: bool
     first_disagreeing_rank: int | None
     updates_per_rank: list[int]
-    sequences_per_rank: list[int]
-    shards_disjoint: bool
+    sequences_per_rank: list[int]  # empty where the shards are not tracked (a TRL trainer maps its dataset first)
+    shards_disjoint: bool | None  # None: not tracked
     dataset_size: int
     expected_updates: int
     arithmetic: str  # lrviz's step arithmetic for the verify run, with the world size
 
     @property
     def ok(self) -> bool:
-        return (self.same_lrs and self.shards_disjoint and sum(self.sequences_per_rank) == self.dataset_size
-                and all(u == self.expected_updates for u in self.updates_per_rank))
+        shards_ok = self.shards_disjoint is None or (self.shards_disjoint and sum(self.sequences_per_rank) == self.dataset_size)
+        return self.same_lrs and shards_ok and all(u == self.expected_updates for u in self.updates_per_rank)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -327,7 +327,7 @@ class VerifyReport:
                 found.append(f"rank {r.first_disagreeing_rank} applied different LRs than rank 0")
             if any(u != r.expected_updates for u in r.updates_per_rank):
                 found.append(f"updates per rank {r.updates_per_rank}, expected {r.expected_updates} each ({r.arithmetic})")
-            if not r.shards_disjoint or sum(r.sequences_per_rank) != r.dataset_size:
+            if r.shards_disjoint is not None and (not r.shards_disjoint or sum(r.sequences_per_rank) != r.dataset_size):
                 found.append(f"the ranks' data shards {r.sequences_per_rank} do not split the {r.dataset_size:,} "
                              "sequences between them")
         return found

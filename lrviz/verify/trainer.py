@@ -48,17 +48,18 @@ TINY_VOCAB = 32
 class TrainerPlan:
     """The TrainingArguments keywords for the verify run, and what was changed on the way."""
 
-    framework: str  # "HF TrainingArguments", "LLaMA-Factory", "Axolotl"
+    framework: str  # "HF TrainingArguments", "LLaMA-Factory", "Axolotl", "TRL DPOConfig"
     arguments: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # keys of the file that are not TrainingArguments fields
     engine: Any = None  # the DeepSpeed config (path or mapping) to run the real DeepSpeed engine with, if any
+    trl_class: str | None = None  # a TRL config: the class the arguments build (its trainer runs where lrviz builds it)
 
 
-def _fields() -> set[str]:
+def _fields(arguments_class: Any = None) -> set[str]:
     import transformers
 
-    return {f.name for f in dataclasses.fields(transformers.TrainingArguments)}
+    return {f.name for f in dataclasses.fields(arguments_class or transformers.TrainingArguments)}
 
 
 def _flavor_label(config: Any) -> str:
@@ -66,6 +67,8 @@ def _flavor_label(config: Any) -> str:
 
     if isinstance(config, AxolotlFile):
         return "Axolotl"
+    if getattr(config, "trl", None) is not None:
+        return f"TRL {config.trl.name}"
     return "LLaMA-Factory" if getattr(config, "flavor", "hf") == "llamafactory" else "HF TrainingArguments"
 
 
@@ -98,7 +101,13 @@ def plan_arguments(config: Any, spec: ScheduleSpec) -> TrainerPlan:
     from ..configs import SCHEDULE_KEYS
     from ..configs.axolotl import AxolotlFile
 
-    fields = _fields()
+    trl_class = getattr(config, "trl", None)
+    if trl_class is not None:
+        from .trl_run import config_class
+
+        fields = _fields(config_class(trl_class.name))  # exit 3 without trl: its class sets its own defaults
+    else:
+        fields = _fields()
     label = _flavor_label(config)
     if isinstance(config, AxolotlFile):
         import yaml
@@ -146,7 +155,7 @@ def plan_arguments(config: Any, spec: ScheduleSpec) -> TrainerPlan:
     for key in stale:
         arguments[key] = raw[key]  # TrainingArguments refuses it below, with its own message
     ignored = sorted(key for key in raw if key not in fields and key not in stale)
-    return TrainerPlan(label, arguments, ignored=ignored)
+    return TrainerPlan(label, arguments, ignored=ignored, trl_class=trl_class.name if trl_class is not None else None)
 
 
 def compressed_arguments(plan: TrainerPlan, compressed: ScheduleSpec, compression: Compression) -> None:
@@ -191,13 +200,20 @@ def build_training_arguments(plan: TrainerPlan, output_dir: str, device: str, dt
     if os.environ.get("WORLD_SIZE", "1") != "1" and device == "cpu":
         arguments.setdefault("ddp_backend", "gloo")
     arguments.update(RUN_OVERRIDES)
+    arguments_class, owner = transformers.TrainingArguments, f"transformers {transformers.__version__}"
+    if plan.trl_class is not None:
+        import trl
+
+        from .trl_run import config_class
+
+        arguments_class, owner = config_class(plan.trl_class), f"trl {trl.__version__} {plan.trl_class}"
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            args = transformers.TrainingArguments(output_dir=output_dir, **arguments)
+            args = arguments_class(output_dir=output_dir, **arguments)
     except (TypeError, ValueError) as error:
         reason = " ".join(str(error).split())
-        raise ConfigError(f"transformers {transformers.__version__} refuses these training arguments: {reason}") from None
+        raise ConfigError(f"{owner} refuses these training arguments: {reason}") from None
     plan.notes.extend(sorted({" ".join(str(w.message).split()) for w in caught if "deprecated" not in str(w.message)}))
     return args
 
@@ -431,17 +447,17 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
             args = build_training_arguments(plan, output_dir, picked.type, dtype)
             model, model_text = local_model(options.model) if options.model else tiny_causal_lm(options.seed)
             vocab = int(getattr(model.config, "vocab_size", TINY_VOCAB))
-            dataset = SyntheticSet(options.dataset_size, min(vocab, TINY_VOCAB), options.seed)
-            trainer_class: type = transformers.Trainer
+            base, keywords, data_text = _trainer_parts(plan, model, vocab, options)
+            trainer_class: type = base
             holder: dict[str, Any] = {}
             if own:
                 build, holder = scheduler_builder(verified)
-                trainer_class = _own_scheduler_trainer(transformers.Trainer, build)
+                trainer_class = _own_scheduler_trainer(base, build)
             recorder = _recorder_class()()
-            with warnings.catch_warnings(record=True) as caught:
+            with warnings.catch_warnings(record=True) as caught, _quiet(plan):
                 warnings.simplefilter("always")
                 try:
-                    trainer = trainer_class(model=model, args=args, train_dataset=dataset, callbacks=[recorder])
+                    trainer = trainer_class(args=args, callbacks=[recorder], **keywords)
                     trainer.remove_callback(transformers.PrinterCallback)  # the report goes to stdout, not log lines
                     started = time.perf_counter()
                     trainer.train()
@@ -454,9 +470,11 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
             scheduler = trainer.lr_scheduler
             world = args.world_size
             rank = args.process_index
+            dataset = keywords["train_dataset"]
             first_epoch = -(-len(dataset) // world)  # what one rank fetches in its first epoch
+            served = getattr(dataset, "served", None)  # None: a TRL trainer's dataset, mapped before it is served
             mine = {"realized": recorder.rows, "index": recorder.index, "updates": state.global_step,
-                    "max_steps": state.max_steps, "rank": rank, "shard": dataset.served[:first_epoch]}
+                    "max_steps": state.max_steps, "rank": rank, "shard": None if served is None else served[:first_epoch]}
             everyone = _gather(mine, world)
             if world > 1 and torch.distributed.is_initialized():
                 torch.distributed.destroy_process_group()  # a clean exit: gloo's threads can abort a process that skips it
@@ -490,8 +508,9 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
         ranks = RankAgreement(world_size=world, backend=str(getattr(args, "ddp_backend", None) or "gloo"),
                               same_lrs=disagreeing is None, first_disagreeing_rank=disagreeing,
                               updates_per_rank=[r["updates"] for r in everyone],
-                              sequences_per_rank=[len(set(r["shard"])) for r in everyone],
-                              shards_disjoint=_disjoint([set(r["shard"]) for r in everyone], len(dataset)),
+                              sequences_per_rank=[len(set(r["shard"])) for r in everyone] if served is not None else [],
+                              shards_disjoint=_disjoint([set(r["shard"]) for r in everyone], len(dataset))
+                              if served is not None else None,
                               dataset_size=len(dataset), expected_updates=verified.total_steps,
                               arithmetic=_arithmetic(verified))
     batch, accumulation = args.per_device_train_batch_size, args.gradient_accumulation_steps
@@ -499,8 +518,12 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
                                                           if "lr_scheduler.step()" in str(w.message)})
     if plan.ignored:
         shown = ", ".join(plan.ignored[:8]) + (", ..." if len(plan.ignored) > 8 else "")
-        notes.append(f"{len(plan.ignored)} key(s) of the file are not TrainingArguments fields; {plan.framework} reads "
-                     f"them itself and they do not reach the Trainer: {shown}")
+        if plan.trl_class is not None:
+            notes.append(f"{len(plan.ignored)} key(s) of the file are not {plan.trl_class} fields; TRL's command line reads "
+                         f"them into its script and model arguments (or drops them) and they do not reach the trainer: {shown}")
+        else:
+            notes.append(f"{len(plan.ignored)} key(s) of the file are not TrainingArguments fields; {plan.framework} reads "
+                         f"them itself and they do not reach the Trainer: {shown}")
     return VerifyReport(
         configured=spec,
         spec=verified,
@@ -513,14 +536,17 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
         updates=state.global_step - recorder.first_step,
         skipped=0,
         training={
-            "runner": "transformers.Trainer.train()",
-            "trainer_class": trainer_class.__name__ if not own else f"{trainer_class.__name__}(transformers.Trainer)",
+            "runner": "transformers.Trainer.train()" if base.__module__.startswith("transformers")
+            else f"{base.__module__.split('.')[0]}.{base.__name__}.train() (a transformers.Trainer)",
+            "trainer_class": trainer_class.__name__ if not own else f"{trainer_class.__name__}({base.__module__.split('.')[0]}.{base.__name__})",
+            "trl": _trl_version() if plan.trl_class is not None else None,
             "transformers": transformers.__version__,
             "accelerate": accelerate.__version__,
             "config_framework": plan.framework,
             "model": model_text,
             "parameters": sum(p.numel() for p in model.parameters()),
             "dataset_size": len(dataset),
+            "data": data_text,
             "batch_size": batch,
             "grad_accum": accumulation,
             "world_size": world,
@@ -545,6 +571,41 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
         ranks=ranks,
         notes=notes,
     )
+
+
+def _trainer_parts(plan: TrainerPlan, model: Any, vocab: int, options: TrainerOptions) -> tuple[type, dict[str, Any], str]:
+    """The trainer class, its keywords besides ``args`` and ``callbacks``, and the data it trains on, in words.
+
+    transformers.Trainer on the synthetic token set; a TRL config's own trainer where lrviz builds it
+    (``trl_run.BUILT``); any other TRL class: transformers.Trainer with that class's arguments, noted."""
+    import transformers
+
+    from . import data
+    from .trl_run import BUILT, describe, trainer_class, trainer_keywords
+
+    if plan.trl_class in BUILT:
+        return (trainer_class(plan.trl_class), trainer_keywords(plan.trl_class, model, vocab, options.dataset_size,
+                                                                options.seed), describe(plan.trl_class, options.dataset_size))
+    if plan.trl_class is not None:
+        trainer = plan.trl_class[: -len("Config")] + "Trainer"
+        plan.notes.append(f"lrviz verify builds the data of {', '.join(BUILT.values())} only: transformers.Trainer "
+                          f"(which {trainer} subclasses) trains with trl's own {plan.trl_class} instead of {trainer}")
+    dataset = SyntheticSet(options.dataset_size, min(vocab, TINY_VOCAB), options.seed)
+    return transformers.Trainer, {"model": model, "train_dataset": dataset}, f"{options.dataset_size:,} {data.describe()}"
+
+
+def _quiet(plan: TrainerPlan) -> Any:
+    import contextlib
+
+    from .trl_run import BUILT, quiet_datasets
+
+    return quiet_datasets() if plan.trl_class in BUILT else contextlib.nullcontext()
+
+
+def _trl_version() -> str:
+    import trl
+
+    return trl.__version__
 
 
 def _plain(value: Any) -> Any:
