@@ -316,3 +316,19 @@ def test_the_guard_told_the_trl_yaml_finds_the_floor_lost_in_dpotrainer(tmp_path
     assert guard.first_deviation["update"] == expected and guard.first_deviation["cause"] == causes.FLOOR_MISSING
     messages = [r.getMessage() for r in caplog.records if r.name == "lrviz.guard"]
     assert len(messages) == 1 and messages[0].startswith(f"lrviz guard: update {expected} ")
+
+
+@pytest.mark.slow
+def test_a_handbook_style_dpo_config_with_warmup_ratio_is_refused_as_dpoconfig_refuses_it(tmp_path):
+    """alignment-handbook's DPO recipes (2023–24) set warmup_ratio: 0.1, which TrainingArguments of transformers 5.24+
+    and so DPOConfig no longer take; plot explains it, verify refuses it with TRL's own error."""
+    trl_module = _trl()
+    fields = {field.name for field in dataclasses.fields(trl_module.DPOConfig)}
+    if "warmup_ratio" in fields:
+        pytest.skip(f"trl {trl_module.__version__} DPOConfig still takes warmup_ratio")
+    path = tmp_path / "config_full.yaml"
+    path.write_text(DPO.replace("warmup_steps: 0.1", "warmup_ratio: 0.1") + "evaluation_strategy: steps\n")
+    plotted = invoke(["plot", "--config", path, "--dataset-size", "640", "--no-file"], exit_code=0)
+    assert "removed warmup_ratio" in plotted.stderr
+    refused = invoke(["verify", "--device", "cpu", "--config", path, "--dataset-size", "16"], exit_code=2)
+    assert "DPOConfig.__init__() got an unexpected keyword argument 'warmup_ratio'" in refused.stderr
