@@ -363,9 +363,17 @@ def test_the_guard_under_ddp_checks_every_rank_and_rank_0_writes_the_report(tmp_
     script = tmp_path / "train.py"
     script.write_text(DDP_SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    completed = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
-                                "127.0.0.1", "--master_port", str(free_port()), str(script), str(tmp_path / "run")],
-                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    for attempt in range(2):
+        completed = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                                    "--master_addr", "127.0.0.1", "--master_port", str(free_port()), str(script),
+                                    str(tmp_path / "run")], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                   timeout=180)
+        # Rarely (once in about 50 runs on a loaded 2-core machine) a rank aborts in gloo's teardown after both ranks
+        # finished and printed ("terminate called without an active exception"): run once more then, nothing else.
+        teardown_abort = completed.returncode != 0 and "terminate called without an active exception" in completed.stderr \
+            and completed.stdout.count("GUARD ") == 2
+        if not teardown_abort:
+            break
     assert completed.returncode == 0, completed.stdout + completed.stderr
     # two processes share the pipe: a rank's line may follow another's output on the same line
     ranks = [json.loads(found) for found in re.findall(r"GUARD (\{[^\n]*?\})", completed.stdout)]
