@@ -332,3 +332,14 @@ def test_a_handbook_style_dpo_config_with_warmup_ratio_is_refused_as_dpoconfig_r
     assert "removed warmup_ratio" in plotted.stderr
     refused = invoke(["verify", "--device", "cpu", "--config", path, "--dataset-size", "16"], exit_code=2)
     assert "DPOConfig.__init__() got an unexpected keyword argument 'warmup_ratio'" in refused.stderr
+
+
+def test_generic_key_names_alone_do_not_make_a_trl_config(tmp_path):
+    """A training script's own dataclass may have max_length or temperature: such a file stays TrainingArguments
+    (transformers' 5e-5 default), unless --config-flavor trl says otherwise."""
+    path = tmp_path / "train.yaml"
+    path.write_text("max_length: 512\ntemperature: 0.7\nmax_steps: 100\n")
+    assert read(str(path)).flavor == "hf" and spec_of(path).peak_lr == 5e-5
+    assert read(str(path), "trl").trl is not None
+    path.write_text("max_length: 512\nbeta: 0.1\nmax_steps: 100\n")
+    assert read(str(path)).flavor == "trl"

@@ -28,6 +28,12 @@ PREFERENCE = ("DPOConfig", "SFTConfig", "KTOConfig", "GRPOConfig", "RLOOConfig",
               "CPOConfig", "OnlineDPOConfig", "DistillationConfig", "GKDConfig", "BCOConfig", "PRMConfig",
               "XPOConfig", "NashMDConfig", "IterativeSFTConfig")
 ALL_KEYS = frozenset().union(*KEYS.values())
+# TRL keys with names a training script's own dataclass could have too: alone, they do not make a file a TRL config
+# (``--config-flavor trl`` does).
+GENERIC_KEYS = frozenset({"max_length", "max_new_tokens", "temperature", "top_k", "top_p", "min_p", "repetition_penalty",
+                          "trust_remote_code", "model_init_kwargs", "dataset_num_proc", "pad_token", "eos_token",
+                          "pad_to_multiple_of", "label_pad_token_id", "padding_value", "truncation_mode", "alpha",
+                          "delta", "epsilon", "judge", "tools"})
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,8 @@ def trl_keys(data: Mapping[str, Any]) -> list[str]:
 
 
 def looks_like(data: Any) -> bool:
-    return isinstance(data, dict) and bool(trl_keys(data))
+    """A key only TRL's config classes have, beyond the generic names of ``GENERIC_KEYS``."""
+    return isinstance(data, dict) and any(key not in GENERIC_KEYS for key in trl_keys(data))
 
 
 def identify(data: Mapping[str, Any], path: str) -> TrlClass:
@@ -101,4 +108,4 @@ def _rank(name: str) -> int:
     return PREFERENCE.index(name) if name in PREFERENCE else len(PREFERENCE)
 
 
-__all__ = ["ALL_KEYS", "CURRENT", "TrlClass", "identify", "looks_like", "refuse_packed", "trl_keys"]
+__all__ = ["ALL_KEYS", "CURRENT", "GENERIC_KEYS", "TrlClass", "identify", "looks_like", "refuse_packed", "trl_keys"]
