@@ -25,6 +25,8 @@ FILES = {
                "max_steps: 1000\n",
     "llamafactory.yaml": "stage: sft\nfinetuning_type: lora\ndataset: a,b\nmax_samples: 500\nval_size: 0.1\n"
                          "learning_rate: 1.0e-4\nlr_scheduler_type: cosine\nnum_train_epochs: 3.0\n",
+    "trl_dpo.yaml": "model_name_or_path: m\ndataset_name: d\nbeta: 0.1\nloss_type: sigmoid\nlr_scheduler_type: cosine\n"
+                    "warmup_steps: 0.1\nmax_steps: 1000\n",
     "deepspeed.json": json.dumps({"optimizer": {"type": "AdamW", "params": {"lr": 1e-4}},
                                   "scheduler": {"type": "WarmupCosineLR", "params": {"warmup_num_steps": 50,
                                                                                      "total_num_steps": 1000}}}),
