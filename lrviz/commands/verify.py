@@ -336,7 +336,7 @@ def print_report(console: Console, report: Any) -> None:
     if implementation["kind"] == "framework" and implementation["source"].startswith("transformers."):
         built = f"transformers {implementation['version']} get_scheduler({spec.scheduler!r}, ...)"
     elif implementation["kind"] == "framework":
-        package = implementation["source"].split(".")[0]
+        package = implementation.get("package") or implementation["source"].split(".")[0]
         built = f"{package} {implementation['version']} {implementation['source']}"
     else:
         built = f"torch {implementation['version']} {implementation['source'].removeprefix('torch.optim.lr_scheduler.')}"

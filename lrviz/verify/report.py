@@ -280,7 +280,8 @@ class VerifyReport:
         if not self.ok:
             return "verify failed: " + "; ".join(self.problems())
         if self.framework_tested:
-            package = self.implementation.get("source", "").split(".")[0] or "the framework"
+            package = (self.implementation.get("package") or self.implementation.get("source", "").split(".")[0]
+                       or "the framework")
             return (f"verify passed: the framework's own scheduler ({package} {self.implementation.get('version')} "
                     f"{self.implementation.get('class')}) drove the optimizer and matched lrviz's prediction at every update")
         if self.implementation.get("kind") == "torch":

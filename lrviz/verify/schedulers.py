@@ -33,13 +33,15 @@ class Implementation:
     class_name: str
     version: str  # of the package that provides it
     note: str = ""
+    package: str = ""  # the distribution, where it is not the source's first module (megatron-core, nemo_toolkit)
 
     @property
     def is_framework(self) -> bool:
         return self.kind == KIND_FRAMEWORK
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "source": self.source, "class": self.class_name, "version": self.version, "note": self.note}
+        return {"kind": self.kind, "source": self.source, "class": self.class_name, "version": self.version, "note": self.note,
+                "package": self.package or self.source.split(".")[0]}
 
 
 def scheduler_index(scheduler: Any) -> int:
@@ -88,7 +90,7 @@ def build_scheduler(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tup
     return scheduler, implementation, [str(w.message) for w in caught]
 
 
-def _version(package: str) -> str:
+def package_version(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -108,7 +110,7 @@ def _deepspeed(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[An
         return f"deepspeed failed to import ({type(error).__name__}: {' '.join(str(error).split())[:160]})"
     cls = getattr(lr_schedules, spec.scheduler, None)
     if cls is None:
-        return f"deepspeed {_version('deepspeed')} has no scheduler class {spec.scheduler}"
+        return f"deepspeed {package_version('deepspeed')} has no scheduler class {spec.scheduler}"
     params = dict(spec.scheduler_kwargs)
     params["warmup_num_steps"] = spec.warmup_steps
     if spec.scheduler != "WarmupLR":
@@ -120,7 +122,7 @@ def _deepspeed(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[An
     shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
     return scheduler, Implementation(KIND_FRAMEWORK, f"deepspeed.runtime.lr_schedules.{spec.scheduler}(optimizer, {shown}), "
                                      "stepped after each optimizer step as DeepSpeedEngine steps it (engine not used)",
-                                     spec.scheduler, _version("deepspeed")), []
+                                     spec.scheduler, package_version("deepspeed")), []
 
 
 def _torch_classes(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, Implementation, list[str]] | str:
@@ -206,30 +208,27 @@ def _timm(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, Im
     return TimmPerUpdate(scheduler), Implementation(
         KIND_FRAMEWORK, f"timm.scheduler.CosineLRScheduler(optimizer, t_initial={T}, warmup_t={spec.warmup_steps}, "
                         f"t_in_epochs=False{shown}), step_update(num_updates) after each update (train.py "
-                        "--sched-on-updates; loaded without torchvision)", "CosineLRScheduler", _version("timm")), []
+                        "--sched-on-updates; loaded without torchvision)", "CosineLRScheduler", package_version("timm")), []
 
 
-def _not_installed(package: str, module: str) -> Any:
-    def build(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> str:
-        import importlib.util
+def _megatron(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, Implementation, list[str]] | str:
+    from .megatron_nemo import megatron
 
-        try:
-            present = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            present = False
-        if not present:
-            return f"{package} is not installed"
-        return f"lrviz verify does not build {package}'s own scheduler yet"
+    return megatron(spec, optimizer)
 
-    return build
+
+def _nemo(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, Implementation, list[str]] | str:
+    from .megatron_nemo import nemo
+
+    return nemo(spec, optimizer)
 
 
 FRAMEWORK_BUILDERS = {
     "deepspeed": _deepspeed,
     "torch": _torch_classes,
     "timm": _timm,
-    "megatron": _not_installed("megatron-core", "megatron.core"),
-    "nemo": _not_installed("nemo_toolkit", "nemo"),
+    "megatron": _megatron,
+    "nemo": _nemo,
 }
 
 
