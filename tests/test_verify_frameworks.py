@@ -1,13 +1,18 @@
-"""``lrviz verify --framework deepspeed|torch|timm``: the framework's own scheduler class drives the optimizer of the
-tiny GPT, stepped as that framework's training loop steps it; the report names the class and the package version.
-Megatron-core and NeMo are not installed here: a labelled stand-in runs, the verdict says the framework was not
-tested (exit 4), and ``--require-framework`` makes that exit 3.
+"""``lrviz verify --framework deepspeed|torch|timm|megatron|nemo``: the framework's own scheduler class drives the
+optimizer of the tiny GPT, stepped as that framework's training loop steps it; the report names the class and the
+package version. Where a package is missing (simulated here in a fresh interpreter whose import system refuses it) a
+labelled stand-in runs, the verdict says the framework was not tested (exit 4), and ``--require-framework`` makes
+that exit 3.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
+import textwrap
 from importlib.metadata import version
 
 import numpy as np
@@ -60,7 +65,21 @@ CASES = {
                                 ["--framework", "torch", "--scheduler", "CosineAnnealingLR", "--min-lr", "1e-5"]),
     "timm-CosineLRScheduler": ("timm", "timm", "CosineLRScheduler",
                                ["--framework", "timm", "--scheduler", "CosineLRScheduler", "--warmup-steps", "5"]),
+    "megatron-cosine": ("megatron.core", "megatron-core", "OptimizerParamScheduler",
+                        ["--framework", "megatron", "--scheduler", "cosine", "--warmup-ratio", "0.1", "--min-lr", "1e-5",
+                         "--scheduler-kwargs", '{"global_batch_size": 16}']),
+    "megatron-WSD": ("megatron.core", "megatron-core", "OptimizerParamScheduler",
+                     ["--framework", "megatron", "--scheduler", "WSD", "--warmup-steps", "3",
+                      "--scheduler-kwargs", '{"lr_wsd_decay_iters": 10, "lr_wsd_decay_style": "cosine"}']),
+    "nemo-CosineAnnealing": ("nemo", "nemo_toolkit", "CosineAnnealing",
+                             ["--framework", "nemo", "--scheduler", "CosineAnnealing", "--warmup-steps", "5",
+                              "--min-lr", "1e-5"]),
+    "nemo-WarmupAnnealing": ("nemo", "nemo_toolkit", "WarmupAnnealing",
+                             ["--framework", "nemo", "--scheduler", "WarmupAnnealing", "--warmup-ratio", "0.1"]),
 }
+SOURCES = {"deepspeed": "deepspeed.runtime.lr_schedules.", "torch": "torch.optim.", "timm": "timm.scheduler.",
+           "megatron-core": "megatron.core.optimizer_param_scheduler.OptimizerParamScheduler(",
+           "nemo_toolkit": "nemo.core.optim.lr_scheduler.prepare_lr_scheduler("}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -73,24 +92,105 @@ def test_the_frameworks_own_class_drives_the_optimizer(case):
     scheduler = report["scheduler"]
     assert scheduler["kind"] == "framework" and scheduler["class"] == class_name
     assert scheduler["version"] == (torch.__version__ if package == "torch" else version(package))
-    assert scheduler["source"].startswith({"deepspeed": "deepspeed.runtime.lr_schedules.", "torch": "torch.optim.",
-                                           "timm": "timm.scheduler."}[package])
+    assert scheduler["source"].startswith(SOURCES[package]) and scheduler["package"] == package
     assert report["lr_check"]["scheduler_index"] == list(range(30))
     assert_matches_prediction(report)
     text = " ".join(invoke(["verify", "--device", "cpu", *args, "--steps", "30", "--lr", "1e-3"]).stdout.split())
     assert f"the framework's own scheduler ({package} " in text and class_name in text
 
 
-@pytest.mark.parametrize("framework, package, module", [("megatron", "megatron-core", "megatron.core"),
+MEGATRON_SCRIPT = """#!/bin/bash
+torchrun --nproc_per_node 8 pretrain_gpt.py \\
+    --micro-batch-size 4 --global-batch-size 256 --train-iters 40 \\
+    --lr 3e-4 --min-lr 3e-5 --lr-decay-style cosine --lr-warmup-iters 4 --lr-decay-iters 36
+"""
+NEMO_YAML = """\
+trainer:
+  max_steps: 40
+model:
+  optim:
+    name: fused_adam
+    lr: 3e-4
+    sched:
+      name: CosineAnnealing
+      warmup_steps: 4
+      constant_steps: 6
+      min_lr: 3e-5
+      max_steps: ${trainer.max_steps}
+"""
+
+
+@pytest.mark.parametrize("name, text, module, package, class_name", [
+    ("pretrain.sh", MEGATRON_SCRIPT, "megatron.core", "megatron-core", "OptimizerParamScheduler"),
+    ("nemo.yaml", NEMO_YAML, "nemo", "nemo_toolkit", "CosineAnnealing"),
+])
+def test_a_config_file_is_verified_with_the_frameworks_own_class(tmp_path, name, text, module, package, class_name):
+    if not installed(module):
+        pytest.skip(f"{package} is not installed")
+    path = tmp_path / name
+    path.write_text(text)
+    report = run("--config", str(path), "--steps", "40")
+    scheduler = report["scheduler"]
+    assert report["exit_code"] == 0 and scheduler["kind"] == "framework" and scheduler["class"] == class_name
+    assert scheduler["package"] == package and scheduler["version"] == version(package)
+    assert report["lr_check"]["scheduler_index"] == list(range(40))
+    assert_matches_prediction(report)
+    if package == "megatron-core":  # the configured global batch, not the verify run's, counts the samples
+        assert "lr_warmup_steps=1024, lr_decay_steps=9216" in scheduler["source"] and "step(increment=256)" in scheduler["source"]
+    else:
+        assert "'constant_steps': 6" in scheduler["source"] and "'max_steps': 40" in scheduler["source"]
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WITHOUT = textwrap.dedent(
+    """
+    import sys
+
+    HIDDEN = sys.argv.pop(1)
+
+    class Hide:
+        def find_spec(self, name, path=None, target=None):
+            if name == HIDDEN or name.startswith(HIDDEN + "."):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, Hide())
+    sys.argv = ["lrviz", *sys.argv[1:]]
+    from lrviz.cli import main
+    main()
+    """
+)
+
+
+def lrviz_without(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MPLBACKEND": "Agg", "COLUMNS": "200",
+           "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-c", WITHOUT, module, *args], env=env, capture_output=True, text=True,
+                          timeout=180)
+
+
+@pytest.mark.parametrize("framework, package, module", [("megatron", "megatron-core", "megatron"),
                                                         ("nemo", "nemo_toolkit", "nemo")])
 def test_a_missing_framework_is_a_labelled_stand_in(framework, package, module):
-    if installed(module):
-        pytest.skip(f"{package} is installed")
-    report = run("--framework", framework, "--steps", "30", exit_code=4)
+    completed = lrviz_without(module, "verify", "--device", "cpu", "--json", "--framework", framework, "--steps", "30")
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    report = json.loads(completed.stdout)
     assert report["scheduler"]["kind"] == "lrviz-lambda" and report["framework_tested"] is False
     assert report["lr_check"]["matches"] is True and report["passed"] is False
     assert report["notes"][0].startswith(f"{package} is not installed")
     assert report["verdict"] == "stepping checked against lrviz's formula; the framework was not tested"
-    result = invoke(["verify", "--device", "cpu", "--framework", framework, "--steps", "30", "--require-framework"],
-                    exit_code=3)
-    assert result.stdout.strip().splitlines()[-1].endswith("the framework was not tested (--require-framework: exit 3)")
+    required = lrviz_without(module, "verify", "--device", "cpu", "--framework", framework, "--steps", "30",
+                             "--require-framework")
+    assert required.returncode == 3, required.stdout + required.stderr
+    assert required.stdout.strip().splitlines()[-1].endswith("the framework was not tested (--require-framework: exit 3)")
+
+
+def test_a_broken_nemo_install_is_named_not_run():
+    """nemo_toolkit installed without one of the packages its ``nemo.core`` imports: the stand-in says which."""
+    if not installed("nemo"):
+        pytest.skip("nemo_toolkit is not installed")
+    completed = lrviz_without("hydra", "verify", "--device", "cpu", "--json", "--framework", "nemo", "--steps", "20")
+    assert completed.returncode == 4, completed.stdout + completed.stderr
+    note = json.loads(completed.stdout)["notes"][0]
+    assert note.startswith(f"nemo_toolkit {version('nemo_toolkit')} failed to import (ModuleNotFoundError: No module "
+                           "named 'hydra')"), note
