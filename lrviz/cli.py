@@ -376,10 +376,11 @@ def verify(device: str, seed: int, dtype: str, outputs: tuple[str, ...], no_file
 
     With --config of a Trainer config (HF TrainingArguments, LLaMA-Factory, Axolotl, TRL) it runs the real
     transformers Trainer.train() (TRL's DPOTrainer / SFTTrainer for a TRL config) with the config's training
-    arguments on a tiny Llama built in code (or --model DIR) and --dataset-size synthetic examples. Otherwise a tiny GPT trains with the framework's own
-    scheduler (transformers, DeepSpeed, torch, timm), stepped as that framework steps it. The LR each param group
-    uses at every optimizer step must match lrviz's prediction to 1e-12. A configured run longer than --steps
-    (default 100) is compressed to it with the same shape; --full runs it whole. Exit 0 matched with the
+    arguments on a tiny Llama built in code (or --model DIR) and --dataset-size synthetic examples. Otherwise a
+    tiny GPT trains with the framework's own scheduler (transformers, DeepSpeed, torch, timm, Megatron-core,
+    NeMo), stepped as that framework steps it. The LR each param group uses at every optimizer step must match
+    lrviz's prediction to 1e-12. A configured run longer than --steps (default 100) is compressed to it with the
+    same shape; --full runs it whole. Exit 0 matched with the
     framework's own scheduler, 4 matched but only against lrviz's formula (the framework is not installed; exit
     3 with --require-framework), 1 a mismatch or unhealthy training, 2 bad input (also: arguments the Trainer
     refuses), 3 PyTorch or the device missing. Under torchrun it runs DDP and reports every rank.

@@ -119,6 +119,14 @@ def _expected_code(example: Example) -> int:
         return DOCUMENTED_ERRORS[example.command]
     if example.args[:1] == ["check-run"] and any(arg.endswith("trainer_state.json") for arg in example.args):
         return 1  # the real log of tests/data has a skipped scheduler step: the docs show that finding
+    if example.args[:1] == ["verify"] and "--framework" in example.args:
+        framework = example.args[example.args.index("--framework") + 1]
+        module = {"megatron": "megatron.core.optimizer_param_scheduler",
+                  "nemo": "nemo.core.optim.lr_scheduler"}.get(framework)
+        if module is not None:
+            from lrviz.verify.megatron_nemo import importable
+
+            return 0 if importable(module) else 4  # without the package: a labelled stand-in (docs/verify.md)
     if "--device" in example.args and example.args[example.args.index("--device") + 1] == "cuda":
         import torch
 

@@ -1,8 +1,10 @@
 """Megatron-core and NeMo: lrviz against LRs recorded from their own scheduler code.
 
-Neither package installs here without its CUDA stack, so ``tests/data/megatron_nemo_vectors.json`` holds the LRs their
-released scheduler classes produce when executed from the wheels' source on a real torch optimizer (provenance and
-the exact procedure: ``tests/data/make_megatron_nemo_vectors.py``). Every update, including 20% past the run, must
+``tests/data/megatron_nemo_vectors.json`` holds the LRs their released scheduler classes produce when executed from
+the wheels' source on a real torch optimizer (provenance and the exact procedure:
+``tests/data/make_megatron_nemo_vectors.py``), so these checks run where the packages are not installed; where they
+are (``.ci/run`` installs them without their CUDA dependencies), ``tests/test_oracle_megatron_nemo.py`` checks
+against the installed classes themselves. Every update, including 20% past the run, must
 agree to 1e-12 relative, for every param group.
 """
 

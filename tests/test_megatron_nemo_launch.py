@@ -1,9 +1,9 @@
 """Megatron launch scripts and NeMo configs as people write them, exact against the frameworks' own code.
 
-Neither package installs here, so ``tests/data/megatron_nemo_vectors.json`` holds the LRs of their scheduler classes
-executed from the released wheels' source (``tests/data/make_megatron_nemo_vectors.py``): Megatron-core 0.16.1
-``OptimizerParamScheduler`` for sample-based runs, NeMo 3.0.0's ``WarmupPolicy`` schedulers and its
-``compute_max_steps``. Each case goes through lrviz as a user gives it (a launch script, a YAML), not as a spec.
+``tests/data/megatron_nemo_vectors.json`` holds the LRs of their scheduler classes executed from the released wheels'
+source (``tests/data/make_megatron_nemo_vectors.py``), so these checks run without the packages
+(``tests/test_oracle_megatron_nemo.py`` runs the installed classes): Megatron-core 0.16.1 ``OptimizerParamScheduler``
+for sample-based runs, NeMo 3.0.0's ``WarmupPolicy`` schedulers and its ``compute_max_steps``. Each case goes through lrviz as a user gives it (a launch script, a YAML), not as a spec.
 """
 
 from __future__ import annotations

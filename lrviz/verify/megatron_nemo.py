@@ -47,6 +47,16 @@ def _quiet() -> Any:
         yield
 
 
+def importable(module: str) -> bool:
+    """Whether ``module`` (``megatron.core.optimizer_param_scheduler``, ``nemo.core.optim.lr_scheduler``) imports here."""
+    try:
+        with _quiet():
+            importlib.import_module(module)
+    except Exception:  # noqa: BLE001 - any failure means verify would stand in
+        return False
+    return True
+
+
 def _import_failure(package: str, module: str, error: BaseException) -> str:
     if not _present(module):
         return f"{package} is not installed"

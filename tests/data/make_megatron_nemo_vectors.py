@@ -1,8 +1,8 @@
 """Regenerate ``megatron_nemo_vectors.json``: LRs from Megatron-core's and NeMo's own scheduler code.
 
-Not run by the test suite: neither package installs here without its CUDA stack, so the scheduler classes are taken
-from the released wheels as text (``ast``) and executed as they ship, on a real ``torch.optim.AdamW`` with two param
-groups. How the file was made (CPU, torch 2.13)::
+Not run by the test suite. The vectors let the tests check lrviz where neither package is installed (with them,
+``tests/test_oracle_megatron_nemo.py`` runs the installed classes): the scheduler classes are taken from the released
+wheels as text (``ast``) and executed as they ship, on a real ``torch.optim.AdamW`` with two param groups. How the file was made (CPU, torch 2.13)::
 
     pip download --no-deps megatron-core==0.16.1 nemo_toolkit==3.0.0 -d /tmp/wheels
     cd /tmp/wheels && unzip -q megatron_core-0.16.1-*.whl 'megatron/core/optimizer_param_scheduler.py' -d meg \\
