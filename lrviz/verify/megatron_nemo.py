@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from ..spec import ScheduleSpec
-from .schedulers import KIND_FRAMEWORK, Implementation, package_version
+from .implementation import KIND_FRAMEWORK, Implementation, package_version
 
 Built = tuple[Any, Implementation, list[str]]
 

@@ -9,7 +9,6 @@ own formula, which checks the stepping but not the framework's arithmetic, and s
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,30 +17,11 @@ import torch
 from ..errors import EnvironmentUnavailable
 from ..schedules import factors, lr_at
 from ..spec import ScheduleSpec
+from .implementation import KIND_FRAMEWORK, KIND_LRVIZ, KIND_TORCH, Implementation, package_version
+from .megatron_nemo import megatron, nemo
 
-KIND_FRAMEWORK = "framework"  # the framework's own scheduler object
-KIND_TORCH = "torch"  # a torch scheduler class that expresses the same schedule
-KIND_LRVIZ = "lrviz-lambda"  # LambdaLR over lrviz's own formula
-
-
-@dataclass(frozen=True)
-class Implementation:
-    """Which object drives the optimizer, and how much a match with the prediction proves."""
-
-    kind: str
-    source: str  # how it was built, e.g. "transformers.get_scheduler('cosine_with_min_lr', ...)"
-    class_name: str
-    version: str  # of the package that provides it
-    note: str = ""
-    package: str = ""  # the distribution, where it is not the source's first module (megatron-core, nemo_toolkit)
-
-    @property
-    def is_framework(self) -> bool:
-        return self.kind == KIND_FRAMEWORK
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "source": self.source, "class": self.class_name, "version": self.version, "note": self.note,
-                "package": self.package or self.source.split(".")[0]}
+__all__ = ["KIND_FRAMEWORK", "KIND_LRVIZ", "KIND_TORCH", "FRAMEWORK_BUILDERS", "Implementation", "build_scheduler",
+           "load_timm_cosine", "package_version", "scheduler_index"]
 
 
 def scheduler_index(scheduler: Any) -> int:
@@ -88,15 +68,6 @@ def build_scheduler(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tup
              f"num_training_steps={spec.total_steps}, scheduler_specific_kwargs={dict(spec.scheduler_kwargs)!r})"
     implementation = Implementation(KIND_FRAMEWORK, source, type(scheduler).__name__, transformers.__version__)
     return scheduler, implementation, [str(w.message) for w in caught]
-
-
-def package_version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _deepspeed(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, Implementation, list[str]] | str:
@@ -211,24 +182,12 @@ def _timm(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, Im
                         "--sched-on-updates; loaded without torchvision)", "CosineLRScheduler", package_version("timm")), []
 
 
-def _megatron(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, Implementation, list[str]] | str:
-    from .megatron_nemo import megatron
-
-    return megatron(spec, optimizer)
-
-
-def _nemo(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[Any, Implementation, list[str]] | str:
-    from .megatron_nemo import nemo
-
-    return nemo(spec, optimizer)
-
-
 FRAMEWORK_BUILDERS = {
     "deepspeed": _deepspeed,
     "torch": _torch_classes,
     "timm": _timm,
-    "megatron": _megatron,
-    "nemo": _nemo,
+    "megatron": megatron,
+    "nemo": nemo,
 }
 
 
