@@ -198,3 +198,16 @@ def test_a_broken_nemo_install_is_named_not_run():
     note = json.loads(completed.stdout)["notes"][0]
     assert note.startswith(f"nemo_toolkit {version('nemo_toolkit')} failed to import (ModuleNotFoundError: No module "
                            "named 'hydra')"), note
+
+
+@pytest.mark.parametrize("name, text", [("pretrain.sh", MEGATRON_SCRIPT.replace("--train-iters 40", "--train-iters 1000")),
+                                        ("nemo.yaml", NEMO_YAML.replace("max_steps: 40", "max_steps: 1000"))])
+def test_steps_is_the_verify_length_not_the_configured_one(tmp_path, name, text):
+    """``--steps`` does not replace the file's run length (--train-iters, max_steps): the run is not compressed for
+    these frameworks, so a shorter --steps is bad input that says how to verify the whole run."""
+    path = tmp_path / name
+    path.write_text(text)
+    result = invoke(["verify", "--device", "cpu", "--config", str(path), "--steps", "40"], exit_code=2)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "verify the whole 1,000-update run with --full" in errors[0], result.stderr
+    assert result.stdout == ""

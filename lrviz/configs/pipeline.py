@@ -254,6 +254,18 @@ def run_settings(config: Config | None) -> dict[str, Any]:
     if isinstance(config, AxolotlFile):
         names = {"max_steps": "max_steps", "batch_size": "micro_batch_size", "grad_accum": "gradient_accumulation_steps"}
         return {name: config.values[key] for name, key in names.items() if config.values.get(key) is not None}
+    if isinstance(config, MegatronArgs):  # --train-iters, or a sample-based run's train_samples // global_batch_size
+        values = config.values
+        if isinstance(values.get("--train-iters"), int):
+            return {"max_steps": values["--train-iters"]}
+        if isinstance(values.get("--train-samples"), int) and isinstance(values.get("--global-batch-size"), int):
+            return {"max_steps": values["--train-samples"] // values["--global-batch-size"]}
+        return {}
+    if isinstance(config, NemoFile):  # sched.max_steps, else trainer.max_steps (-1: counted from the epochs)
+        for value in (config.sched.get("max_steps"), config.trainer_max_steps):
+            if isinstance(value, int) and not isinstance(value, bool):
+                return {"max_steps": value} if value > 0 else {}
+        return {}
     return {}
 
 
