@@ -200,14 +200,38 @@ def test_a_broken_nemo_install_is_named_not_run():
                            "named 'hydra')"), note
 
 
-@pytest.mark.parametrize("name, text", [("pretrain.sh", MEGATRON_SCRIPT.replace("--train-iters 40", "--train-iters 1000")),
-                                        ("nemo.yaml", NEMO_YAML.replace("max_steps: 40", "max_steps: 1000"))])
-def test_steps_is_the_verify_length_not_the_configured_one(tmp_path, name, text):
-    """``--steps`` does not replace the file's run length (--train-iters, max_steps): the run is not compressed for
-    these frameworks, so a shorter --steps is bad input that says how to verify the whole run."""
+@pytest.mark.parametrize("name, text, module, scaled", [
+    ("pretrain.sh", MEGATRON_SCRIPT.replace("--train-iters 40", "--train-iters 1000").replace("--lr-decay-iters 36",
+                                                                                              "--lr-decay-iters 900"),
+     "megatron.core.optimizer_param_scheduler", {"lr_decay_iters": (900, 36)}),
+    ("nemo.yaml", NEMO_YAML.replace("max_steps: 40", "max_steps: 1000").replace("constant_steps: 6", "constant_steps: 150"),
+     "nemo.core.optim.lr_scheduler", {"constant_steps": (150, 6)}),
+])
+def test_a_long_configured_run_is_compressed_with_its_lengths_and_verified_with_the_frameworks_class(
+        tmp_path, name, text, module, scaled):
+    """``--steps`` does not replace the file's run length (--train-iters, max_steps): a longer configured run is
+    compressed to it, the framework's own lengths scaled with it (1000 → 40: × 0.04), and the framework's own class
+    is built from the compressed lengths."""
+    if not installed(module):
+        pytest.skip(f"{module} is not installed")
     path = tmp_path / name
     path.write_text(text)
-    result = invoke(["verify", "--device", "cpu", "--config", str(path), "--steps", "40"], exit_code=2)
+    report = run("--config", str(path), "--steps", "40")
+    compression = report["compression"]
+    assert compression["configured_steps"] == 1000 and compression["steps"] == 40 and compression["warmup"] == 1
+    assert {key: (value["configured"], value["compressed"]) for key, value in compression["scaled_kwargs"].items()} == scaled
+    assert report["exit_code"] == 0 and report["scheduler"]["kind"] == "framework"
+    assert_matches_prediction(report)
+    key, (_, compressed) = next(iter(scaled.items()))
+    if key == "lr_decay_iters":  # Megatron counts samples: 36 iterations × global batch 256
+        assert f"lr_decay_steps={compressed * 256}" in report["scheduler"]["source"]
+    else:
+        assert f"'constant_steps': {compressed}" in report["scheduler"]["source"]
+
+
+def test_a_framework_lrviz_does_not_compress_says_how_to_verify_the_whole_run():
+    result = invoke(["verify", "--device", "cpu", "--framework", "torch", "--scheduler", "CosineAnnealingLR", "--dataset-size",
+                     "100000", "--steps", "40"], exit_code=2)
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and "verify the whole 1,000-update run with --full" in errors[0], result.stderr
+    assert len(errors) == 1 and "with --full" in errors[0], result.stderr
     assert result.stdout == ""

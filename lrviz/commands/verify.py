@@ -26,11 +26,15 @@ DEFAULT_BATCH_SIZE = 8  # sequences per micro-batch
 DEFAULT_GRAD_ACCUM = 2  # micro-batches per update: the default run exercises gradient accumulation
 
 STEPPING_TEXT = {
-    "trainer": "as transformers.Trainer: {micro} → clip_grad_norm_(1.0) → optimizer.step() → scheduler.step() "
+    "trainer": "as {loop}: {micro} → clip_grad_norm_(1.0) → optimizer.step() → scheduler.step() "
                "(not when the optimizer step was skipped) → zero_grad()",
     "per-micro-batch": "WRONG ON PURPOSE (testing): scheduler.step() after every one of the {G} micro-batches",
     "before-optimizer": "WRONG ON PURPOSE (testing): scheduler.step() before optimizer.step()",
 }
+# Whose training loop steps the scheduler in this order (after each optimizer step that was not skipped).
+LOOPS = {"deepspeed": "DeepSpeedEngine", "megatron": "Megatron-LM's train_step",
+         "nemo": "Lightning for NeMo (interval step)", "timm": "timm's train.py (--sched-on-updates)",
+         "torch": "a torch training loop"}
 
 
 def verify_inputs(params: dict[str, Any]) -> tuple[ScheduleSpec, int, int]:
@@ -343,7 +347,8 @@ def print_report(console: Console, report: Any) -> None:
     setup.add_row("scheduler", f"{built} → {implementation['class']} drives the optimizer")
     G, B = training["grad_accum"], training["batch_size"]
     micro = f"{G} micro-batches of {B}" if G > 1 else f"1 batch of {B}"
-    setup.add_row("stepping", STEPPING_TEXT[report.stepping].format(G=G, micro=micro))
+    loop = LOOPS.get(spec.framework, "transformers.Trainer")
+    setup.add_row("stepping", STEPPING_TEXT[report.stepping].format(G=G, micro=micro, loop=loop))
     world = training["world_size"]
     setup.add_row("data", f"global batch {training['batch_size']} × {training['grad_accum']} × {world} "
                   f"process{'es' if world > 1 else ''} = {training['global_batch']} sequences; 1 epoch of "
