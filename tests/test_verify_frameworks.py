@@ -63,6 +63,13 @@ CASES = {
     "deepspeed-WarmupCosineLR": ("deepspeed.runtime", "deepspeed", "WarmupCosineLR",
                                  ["--framework", "deepspeed", "--scheduler", "WarmupCosineLR", "--warmup-steps", "5",
                                   "--scheduler-kwargs", '{"cos_min_ratio": 0.1, "warmup_type": "linear"}']),
+    "deepspeed-OneCycle": ("deepspeed.runtime", "deepspeed", "OneCycle",
+                           ["--framework", "deepspeed", "--scheduler", "OneCycle", "--scheduler-kwargs",
+                            '{"cycle_min_lr": 1e-4, "cycle_max_lr": 1e-3, "cycle_first_step_size": 10, '
+                            '"decay_step_size": 2, "decay_lr_rate": 0.1}']),
+    "deepspeed-LRRangeTest": ("deepspeed.runtime", "deepspeed", "LRRangeTest",
+                              ["--framework", "deepspeed", "--scheduler", "LRRangeTest", "--scheduler-kwargs",
+                               '{"lr_range_test_min_lr": 1e-4, "lr_range_test_step_size": 5}']),
     "torch-SequentialLR": ("torch", "torch", "SequentialLR",
                            ["--framework", "torch", "--scheduler", "SequentialLR", "--warmup-steps", "5"]),
     "torch-CosineAnnealingLR": ("torch", "torch", "CosineAnnealingLR",
@@ -227,6 +234,28 @@ def test_a_long_configured_run_is_compressed_with_its_lengths_and_verified_with_
         assert f"lr_decay_steps={compressed * 256}" in report["scheduler"]["source"]
     else:
         assert f"'constant_steps': {compressed}" in report["scheduler"]["source"]
+
+
+@pytest.mark.parametrize("scheduler, params, scaled", [
+    ("WarmupCosineLR", {"total_num_steps": 1000, "warmup_num_steps": 50, "cos_min_ratio": 0.01}, {}),
+    ("OneCycle", {"cycle_min_lr": 1e-4, "cycle_max_lr": 1e-3, "cycle_first_step_size": 500, "decay_step_size": 50,
+                  "decay_lr_rate": 0.1}, {"cycle_first_step_size": (500, 50), "decay_step_size": (50, 5)}),
+])
+def test_a_long_deepspeed_block_is_compressed_and_verified_with_deepspeeds_class(tmp_path, scheduler, params, scaled):
+    """The block's total_num_steps is the configured length (OneCycle has none: lrviz's 1,000 updates); the verify
+    run is 100 updates (--steps' default), and DeepSpeed's own class is built from the compressed lengths."""
+    if not installed("deepspeed.runtime"):
+        pytest.skip("deepspeed is not installed")
+    path = tmp_path / "ds_config.json"
+    path.write_text(json.dumps({"optimizer": {"type": "AdamW", "params": {"lr": 1e-3}},
+                                "scheduler": {"type": scheduler, "params": params}}))
+    report = run("--config", str(path))
+    compression = report["compression"]
+    assert compression["configured_steps"] == 1000 and compression["steps"] == 100
+    assert {key: (value["configured"], value["compressed"]) for key, value in compression["scaled_kwargs"].items()} == scaled
+    assert report["exit_code"] == 0 and report["scheduler"]["kind"] == "framework"
+    assert report["scheduler"]["class"] == scheduler
+    assert_matches_prediction(report)
 
 
 def test_a_framework_lrviz_does_not_compress_says_how_to_verify_the_whole_run():

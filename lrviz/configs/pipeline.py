@@ -261,6 +261,9 @@ def run_settings(config: Config | None) -> dict[str, Any]:
         if isinstance(values.get("--train-samples"), int) and isinstance(values.get("--global-batch-size"), int):
             return {"max_steps": values["--train-samples"] // values["--global-batch-size"]}
         return {}
+    if isinstance(config, DeepSpeedFile):  # the scheduler block's total_num_steps ("auto": the Trainer's)
+        total = (config.params or {}).get("total_num_steps")
+        return {"max_steps": int(total)} if isinstance(total, (int, float)) and not isinstance(total, bool) else {}
     if isinstance(config, NemoFile):  # sched.max_steps, else trainer.max_steps (-1: counted from the epochs)
         for value in (config.sched.get("max_steps"), config.trainer_max_steps):
             if isinstance(value, int) and not isinstance(value, bool):

@@ -74,7 +74,8 @@ def _one_cycle_lr(k: np.ndarray, spec: Any, base_lr: float) -> np.ndarray:
         decay_lr = np.full_like(k, min_lr)
     else:
         d = (k - 1.0) - total + 1  # last_batch_iteration - total_size + 1, last_batch_iteration = s - 1
-        decay_lr = min_lr / (1 + decay_rate * (d / decay_size))
+        with np.errstate(divide="ignore", invalid="ignore"):  # only updates past the cycle (d >= 0) are used
+            decay_lr = min_lr / (1 + decay_rate * (d / decay_size))
     return np.where(k - 1 < total, cycle_lr, decay_lr)
 
 

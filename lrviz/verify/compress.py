@@ -1,7 +1,8 @@
 """Compress a long configured schedule to the length of a verify run, keeping its shape.
 
 A configured run of ``T`` updates is verified on ``n < T`` updates: every length in updates (warmup, the
-warmup-stable-decay phases, the inverse-sqrt timescale; Megatron's decay spans, NeMo's constant steps) is scaled by ``n / T`` and rounded to the nearest
+warmup-stable-decay phases, the inverse-sqrt timescale; Megatron's decay spans, NeMo's constant steps,
+DeepSpeed's cycle and step sizes) is scaled by ``n / T`` and rounded to the nearest
 whole update (at least 1 where it was at least 1); ratios (floors, ``num_cycles``, ``warmup_lr_rate``) are
 kept as they are, and an absolute ``min_lr`` keeps its ratio to the unchanged peak. Pure: no torch.
 """
@@ -23,6 +24,7 @@ from ..spec import ScheduleSpec, Source
 SCALED_KWARGS = {
     "megatron": ("lr_decay_iters", "lr_wsd_decay_iters", "lr_decay_samples", "lr_warmup_samples", "lr_wsd_decay_samples"),
     "nemo": ("constant_steps",),
+    "deepspeed": ("cycle_first_step_size", "cycle_second_step_size", "decay_step_size", "lr_range_test_step_size"),
 }
 
 
@@ -85,7 +87,7 @@ def compress(spec: ScheduleSpec, steps: int) -> tuple[ScheduleSpec, Compression 
         return spec, None
     if spec.framework not in ("hf", "axolotl", *SCALED_KWARGS):  # Axolotl's cosine lengths are ratios of the run
         raise SpecError(
-            f"--framework {spec.framework}: lrviz verify can compress only hf, axolotl, megatron and nemo schedules so "
+            f"--framework {spec.framework}: lrviz verify can compress only hf, axolotl, megatron, nemo and deepspeed schedules so "
             f"far; verify the whole {spec.total_steps:,}-update run with --full (or --steps {spec.total_steps})"
         )
     factor = steps / spec.total_steps

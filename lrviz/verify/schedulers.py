@@ -82,9 +82,13 @@ def _deepspeed(spec: ScheduleSpec, optimizer: torch.optim.Optimizer) -> tuple[An
     cls = getattr(lr_schedules, spec.scheduler, None)
     if cls is None:
         return f"deepspeed {package_version('deepspeed')} has no scheduler class {spec.scheduler}"
+    import inspect
+
     params = dict(spec.scheduler_kwargs)
-    params["warmup_num_steps"] = spec.warmup_steps
-    if spec.scheduler != "WarmupLR":
+    accepted = inspect.signature(cls).parameters  # OneCycle and LRRangeTest take neither length
+    if "warmup_num_steps" in accepted:
+        params["warmup_num_steps"] = spec.warmup_steps
+    if "total_num_steps" in accepted:
         params["total_num_steps"] = spec.total_steps
     try:
         scheduler = cls(optimizer, **params)
