@@ -9,22 +9,17 @@ and compared here with transformers' own scheduler object and with lrviz's predi
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
-import textwrap
 import warnings
 from pathlib import Path
 
 import pytest
 
-from cli_helpers import invoke
+from cli_helpers import invoke, lrviz_without
 
 from lrviz.configs import read
 from lrviz.configs.trl import identify
 from lrviz.configs.trl_keys import KEYS, LEARNING_RATE, RELEASES
 
-ROOT = Path(__file__).resolve().parent.parent
 
 # In the style of huggingface/alignment-handbook recipes/*/dpo/config_full.yaml and TRL's own
 # examples/scripts/dpo.py usage (model/dataset arguments next to DPOConfig's), without their values.
@@ -223,37 +218,16 @@ def test_a_dpo_config_trl_refuses_exits_2_with_trls_reason(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-WITHOUT_TRL = textwrap.dedent(
-    """
-    import sys
-
-    class NoTrl:
-        def find_spec(self, name, path=None, target=None):
-            if name == "trl" or name.startswith("trl."):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
-
-    sys.meta_path.insert(0, NoTrl())
-    sys.argv = ["lrviz", *sys.argv[1:]]
-    from lrviz.cli import main
-    main()
-    """
-)
-
-
 @pytest.mark.slow
 def test_verify_of_a_trl_config_without_trl_exits_3_naming_it(tmp_path):
     pytest.importorskip("transformers")
     path = tmp_path / "dpo.yaml"
     path.write_text(DPO)
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    completed = subprocess.run([sys.executable, "-c", WITHOUT_TRL, "verify", "--device", "cpu", "--config", str(path),
-                                "--dataset-size", "16"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    completed = lrviz_without("trl", "verify", "--device", "cpu", "--config", path, "--dataset-size", "16", cwd=tmp_path)
     assert completed.returncode == 3, completed.stderr
     assert "TRL DPOConfig" in completed.stderr and "pip install trl datasets" in completed.stderr
     # plot needs no trl: the default comes from lrviz's recorded table
-    completed = subprocess.run([sys.executable, "-c", WITHOUT_TRL, "plot", "--config", str(path), "--dataset-size", "16",
-                                "--no-file"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    completed = lrviz_without("trl", "plot", "--config", path, "--dataset-size", "16", "--no-file", cwd=tmp_path)
     assert completed.returncode == 0 and "1e-6" in completed.stdout
 
 

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from importlib.metadata import version
 
 import numpy as np
@@ -20,7 +16,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from cli_helpers import invoke  # noqa: E402
+from cli_helpers import invoke, lrviz_without  # noqa: E402
 
 from lrviz.schedules import lr_at  # noqa: E402
 from lrviz.spec import ScheduleSpec  # noqa: E402
@@ -152,32 +148,6 @@ def test_a_config_file_is_verified_with_the_frameworks_own_class(tmp_path, name,
         assert "'constant_steps': 6" in scheduler["source"] and "'max_steps': 40" in scheduler["source"]
 
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WITHOUT = textwrap.dedent(
-    """
-    import sys
-
-    HIDDEN = sys.argv.pop(1)
-
-    class Hide:
-        def find_spec(self, name, path=None, target=None):
-            if name == HIDDEN or name.startswith(HIDDEN + "."):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
-
-    sys.meta_path.insert(0, Hide())
-    sys.argv = ["lrviz", *sys.argv[1:]]
-    from lrviz.cli import main
-    main()
-    """
-)
-
-
-def lrviz_without(module: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MPLBACKEND": "Agg", "COLUMNS": "200",
-           "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-c", WITHOUT, module, *args], env=env, capture_output=True, text=True,
-                          timeout=180)
 
 
 @pytest.mark.parametrize("framework, package, module", [("megatron", "megatron-core", "megatron"),

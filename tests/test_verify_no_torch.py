@@ -6,48 +6,23 @@ Each case runs in a fresh interpreter whose import system refuses ``torch`` (a f
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+
+from cli_helpers import lrviz_without, python_without
 
 from lrviz.cli import cli
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
-
-WITHOUT_TORCH = textwrap.dedent(
-    """
-    import sys
-
-    class NoTorch:
-        def find_spec(self, name, path=None, target=None):
-            if name == "torch" or name.startswith("torch."):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
-
-    sys.meta_path.insert(0, NoTorch())
-    sys.argv = ["lrviz", *sys.argv[1:]]
-    from lrviz.cli import main
-    main()
-    """
-)
-
-
 def lrviz_without_torch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MPLBACKEND": "Agg", "COLUMNS": "120"}
-    return subprocess.run([sys.executable, "-c", WITHOUT_TORCH, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return lrviz_without("torch", *args, cwd=cwd, columns=120, timeout=60)
 
 
 def test_the_finder_really_hides_torch(tmp_path):
-    completed = subprocess.run([sys.executable, "-c", WITHOUT_TORCH.replace("from lrviz.cli import main\nmain()",
-                                                                            "import torch")],
-                               cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    completed = python_without("torch", "import torch", cwd=tmp_path)
     assert completed.returncode == 1 and "ModuleNotFoundError: No module named 'torch'" in completed.stderr
 
 

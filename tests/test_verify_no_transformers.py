@@ -5,48 +5,23 @@ tested, never "passed". Each case runs in a fresh interpreter whose import syste
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+
+from cli_helpers import lrviz_without, python_without
 
 pytest.importorskip("torch")
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
-
-WITHOUT_TRANSFORMERS = textwrap.dedent(
-    """
-    import sys
-
-    class NoTransformers:
-        def find_spec(self, name, path=None, target=None):
-            if name == "transformers" or name.startswith("transformers."):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
-
-    sys.meta_path.insert(0, NoTransformers())
-    sys.argv = ["lrviz", *sys.argv[1:]]
-    from lrviz.cli import main
-    main()
-    """
-)
-
-
 def lrviz_without_transformers(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MPLBACKEND": "Agg", "COLUMNS": "200",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-c", WITHOUT_TRANSFORMERS, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return lrviz_without("transformers", *args, cwd=cwd, timeout=120)
 
 
 def test_the_finder_really_hides_transformers(tmp_path):
-    code = WITHOUT_TRANSFORMERS.replace("from lrviz.cli import main\nmain()", "import transformers")
-    completed = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    completed = python_without("transformers", "import transformers", cwd=tmp_path)
     assert completed.returncode == 1 and "No module named 'transformers'" in completed.stderr
 
 
