@@ -299,6 +299,16 @@ def _key_values(title: str) -> Table:
     return table
 
 
+def _warmup_text(spec: ScheduleSpec) -> str:
+    """The warmup count, or the ratio a framework turns into steps itself (Megatron's lr_warmup_fraction of the
+    decay span, NeMo's warmup_ratio of max_steps)."""
+    from ..frameworks import WARMUP_RATIO_KWARG
+
+    key = WARMUP_RATIO_KWARG.get(spec.framework)
+    ratio = spec.kwarg(key) if key is not None and key in spec.scheduler_kwargs else None
+    return f"{spec.warmup_steps:,}" if ratio is None else f"{key} {ratio:g}"
+
+
 def _trainer_setup(report: Any) -> Table:
     """The setup of a real-Trainer run: which Trainer, which arguments, which scheduler object."""
     spec, training, device = report.spec, report.training, report.device
@@ -333,7 +343,7 @@ def print_report(console: Console, report: Any) -> None:
     floor = floor_lr(spec)
     setup.add_row("schedule", f"{spec.framework}:{spec.scheduler}, peak {format_lr(spec.peak_lr)}"
                   + (f" → floor {format_lr(floor)}" if floor is not None else "")
-                  + f", {spec.total_steps:,} updates, warmup {spec.warmup_steps:,}")
+                  + f", {spec.total_steps:,} updates, warmup {_warmup_text(spec)}")
     if report.compression is not None:
         setup.add_row("compressed", report.compression.sentence())
     implementation = report.implementation
