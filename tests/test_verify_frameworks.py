@@ -234,3 +234,12 @@ def test_a_framework_lrviz_does_not_compress_says_how_to_verify_the_whole_run():
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "with --full" in errors[0], result.stderr
     assert result.stdout == ""
+
+
+def test_a_warmup_the_framework_takes_as_a_ratio_is_shown_as_that_ratio():
+    if not installed("megatron.core.optimizer_param_scheduler"):
+        pytest.skip("megatron-core is not installed")
+    result = invoke(["verify", "--device", "cpu", "--framework", "megatron", "--scheduler", "cosine", "--steps", "20",
+                     "--warmup-ratio", "0.1", "--no-file"], env={"COLUMNS": "200"})
+    schedule = next(line for line in result.stdout.splitlines() if line.startswith("schedule"))
+    assert schedule.rstrip().endswith("20 updates, warmup lr_warmup_fraction 0.1"), schedule
