@@ -29,3 +29,13 @@ def test_schedules_and_signatures_are_the_same_set() -> None:
 def test_the_cli_lists_the_registry() -> None:
     text = " ".join(CliRunner().invoke(cli, ["plot", "--help"], terminal_width=200).output.split())
     assert f"Whose semantics: {', '.join(FRAMEWORKS)}." in text
+
+
+def test_verify_knows_how_to_compress_every_framework() -> None:
+    """Each framework names the lengths in its kwargs that a compressed verify run scales (an empty tuple: none)."""
+    from lrviz.verify.compress import SCALED_KWARGS
+
+    assert set(SCALED_KWARGS) == set(FRAMEWORKS)
+    for name, keys in SCALED_KWARGS.items():
+        accepted = {key for signature in SIGNATURES[name].values() for key in signature.kwarg_names}
+        assert set(keys) <= accepted, (name, set(keys) - accepted)

@@ -228,12 +228,20 @@ def test_a_long_deepspeed_block_is_compressed_and_verified_with_deepspeeds_class
     assert_matches_prediction(report)
 
 
-def test_a_framework_lrviz_does_not_compress_says_how_to_verify_the_whole_run():
-    result = invoke(["verify", "--device", "cpu", "--framework", "torch", "--scheduler", "CosineAnnealingLR", "--dataset-size",
-                     "100000", "--steps", "40"], exit_code=2)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and "with --full" in errors[0], result.stderr
-    assert result.stdout == ""
+@pytest.mark.parametrize("framework, scheduler, flags, scaled", [
+    ("torch", "CosineAnnealingLR", ["--scheduler-kwargs", '{"T_max": 20000}'], {"T_max": (20000, 107)}),
+    ("timm", "CosineLRScheduler", ["--warmup-steps", "500"], {}),
+])
+def test_torch_and_timm_runs_are_compressed_too(framework, scheduler, flags, scaled):
+    """100,000 examples / (8 × 2) = 6,250 updates per epoch × 3 epochs = 18,750, compressed to 100 (× 100/18,750)."""
+    if not installed(framework):
+        pytest.skip(f"{framework} is not installed")
+    report = run("--framework", framework, "--scheduler", scheduler, "--dataset-size", "100000", *flags)
+    compression = report["compression"]
+    assert compression["configured_steps"] == 18750 and compression["steps"] == 100
+    assert {key: (value["configured"], value["compressed"]) for key, value in compression["scaled_kwargs"].items()} == scaled
+    assert report["exit_code"] == 0 and report["scheduler"]["class"] == scheduler
+    assert_matches_prediction(report)
 
 
 def test_a_warmup_the_framework_takes_as_a_ratio_is_shown_as_that_ratio():

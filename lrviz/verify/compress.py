@@ -2,7 +2,7 @@
 
 A configured run of ``T`` updates is verified on ``n < T`` updates: every length in updates (warmup, the
 warmup-stable-decay phases, the inverse-sqrt timescale; Megatron's decay spans, NeMo's constant steps,
-DeepSpeed's cycle and step sizes) is scaled by ``n / T`` and rounded to the nearest
+DeepSpeed's cycle and step sizes, torch's T_max, timm's t_initial) is scaled by ``n / T`` and rounded to the nearest
 whole update (at least 1 where it was at least 1); ratios (floors, ``num_cycles``, ``warmup_lr_rate``) are
 kept as they are, and an absolute ``min_lr`` keeps its ratio to the unchanged peak. Pure: no torch.
 """
@@ -13,18 +13,22 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import SpecError
 from ..schedules import wsd_phases
 from ..spec import ScheduleSpec, Source
 
 
-# Per framework beyond hf and axolotl: its lengths (in updates, or in samples for Megatron's sample-based runs) kept
-# in the kwargs, scaled like the warmup. Ratios (lr_warmup_fraction, warmup_ratio, constant_ratio) and absolute LRs
-# (min_lr, lr_warmup_init) are kept, and the framework's own class turns them into lengths of the shorter run.
-SCALED_KWARGS = {
+# Per registered framework: its lengths (in updates, or in samples for Megatron's sample-based runs) kept in the
+# kwargs, scaled like the warmup (hf's warmup-stable-decay and inverse-sqrt lengths are derived below; Axolotl's
+# cosine lengths are ratios of the run). Ratios (lr_warmup_fraction, warmup_ratio, constant_ratio, cycle_decay) and
+# absolute LRs (min_lr, lr_warmup_init) are kept, and the framework's own class turns them into the shorter run.
+SCALED_KWARGS: dict[str, tuple[str, ...]] = {
+    "hf": (),
+    "axolotl": (),
     "megatron": ("lr_decay_iters", "lr_wsd_decay_iters", "lr_decay_samples", "lr_warmup_samples", "lr_wsd_decay_samples"),
     "nemo": ("constant_steps",),
     "deepspeed": ("cycle_first_step_size", "cycle_second_step_size", "decay_step_size", "lr_range_test_step_size"),
+    "torch": ("T_max",),
+    "timm": ("t_initial",),
 }
 
 
@@ -85,11 +89,6 @@ def compress(spec: ScheduleSpec, steps: int) -> tuple[ScheduleSpec, Compression 
     """The schedule to verify in ``steps`` updates: ``spec`` itself if it is not longer, else its compression."""
     if spec.total_steps <= steps:
         return spec, None
-    if spec.framework not in ("hf", "axolotl", *SCALED_KWARGS):  # Axolotl's cosine lengths are ratios of the run
-        raise SpecError(
-            f"--framework {spec.framework}: lrviz verify can compress only hf, axolotl, megatron, nemo and deepspeed schedules so "
-            f"far; verify the whole {spec.total_steps:,}-update run with --full (or --steps {spec.total_steps})"
-        )
     factor = steps / spec.total_steps
     warmup = _scaled(spec.warmup_steps, factor)
     kwargs = dict(spec.scheduler_kwargs)
@@ -109,7 +108,7 @@ def compress(spec: ScheduleSpec, steps: int) -> tuple[ScheduleSpec, Compression 
         new_timescale = _scaled(effective, factor)
         kwargs["timescale"] = new_timescale
         scaled["timescale"] = (effective, new_timescale)
-    for key in SCALED_KWARGS.get(spec.framework, ()):
+    for key in SCALED_KWARGS[spec.framework]:
         value = kwargs.get(key)
         if value is not None:
             kwargs[key] = _scaled(int(value), factor)
