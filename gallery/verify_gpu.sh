@@ -9,7 +9,8 @@
 # Writes into gallery/: verify_cuda.json + verify_cuda.png (cosine_with_min_lr), verify_cuda_wsd.json,
 # verify_cuda_warmup_min_lr.json, verify_cuda_ddp2.json + verify_cuda_ddp2.png, verify_cuda_overhead.txt,
 # verify_cuda_env.txt, and for the real Trainer: verify_cuda_trainer_lf.json (lrviz verify --config on an
-# LLaMA-Factory-style YAML, Trainer.train() in bf16 on the GPU), guard_cuda_lf.json (a bf16 Trainer run with
+# LLaMA-Factory-style YAML, Trainer.train() in bf16 on the GPU), verify_cuda_trl_dpo.json (a TRL DPO YAML through
+# trl.DPOTrainer.train() in bf16), guard_cuda_lf.json (a bf16 Trainer run with
 # lrviz.integrations.LrGuard, its lrviz_guard.json), guard_cuda_bench.txt (bench/bench_guard.py on cuda), and with
 # two or more GPUs verify_cuda_trainer_ddp2.json (torchrun, NCCL). Every JSON report carries the device name, CUDA
 # capability and torch version. Nothing here was run in a session without a GPU: no result is committed until it is.
@@ -63,6 +64,20 @@ warmup_steps: 0.1
 bf16: true
 YAML
 run "cuda bf16, real Trainer, LLaMA-Factory YAML" bash -c "python -m lrviz verify --device cuda --dtype bf16 --config $work/lf_sft_bf16.yaml --dataset-size 4000 --full --require-framework --json > gallery/verify_cuda_trainer_lf.json"
+# TRL's own DPOTrainer in bf16 (needs trl and datasets; without them this run exits 3 and says so).
+cat > "$work/trl_dpo.yaml" <<'YAML'
+model_name_or_path: my-org/my-sft-model
+beta: 0.1
+loss_type: sigmoid
+lr_scheduler_type: cosine_with_min_lr
+lr_scheduler_kwargs:
+  min_lr_rate: 0.1
+warmup_steps: 0.1
+per_device_train_batch_size: 4
+gradient_accumulation_steps: 4
+bf16: true
+YAML
+run "cuda bf16, TRL DPOTrainer" bash -c "python -m lrviz verify --device cuda --dtype bf16 --config $work/trl_dpo.yaml --dataset-size 1600 --full --require-framework --json > gallery/verify_cuda_trl_dpo.json"
 if [ "$(nvidia-smi -L 2>/dev/null | wc -l)" -ge 2 ]; then
     run "cuda, real Trainer, torchrun 2 ranks (NCCL)" bash -c "python -m torch.distributed.run --nproc_per_node 2 --master_port 29518 -m lrviz verify --device cuda --dtype bf16 --config $work/lf_sft_bf16.yaml --dataset-size 4000 --json > gallery/verify_cuda_trainer_ddp2.json"
 fi
