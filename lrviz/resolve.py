@@ -142,12 +142,11 @@ def _peak_lr(r: _Resolver) -> float:
     peak_lr = r.pick("peak_lr", "--lr", r.options.lr, "learning_rate", trl_class.learning_rate,
                      f"trl {trl_class.release} {trl_class.name}")
     if r.provenance["peak_lr"].kind == "default":
-        from .configs.trl_keys import LEARNING_RATE
         from .formatting import format_lr
 
         text = (f"{config.where('learning_rate')} is not set: {trl_class.trainer} trains at {format_lr(peak_lr)}, "
                 f"{trl_class.default_text()}")
-        differ = [name for name in trl_class.others if LEARNING_RATE[name].get(trl_class.release, peak_lr) != peak_lr]
+        differ = trl_class.others_with_another_default()
         if differ:
             text += (f"; the keys ({', '.join(trl_class.keys[:4])}) also fit {', '.join(differ[:3])}, whose default "
                      "differs: set learning_rate to be sure")

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .trl_keys import CURRENT, KEYS, LEARNING_RATE, RELEASES
+from .trl_keys import KEYS, LEARNING_RATE, RELEASES
 
 # The order in which equally fitting classes are taken: the trainers users run most, then the rest.
 PREFERENCE = ("DPOConfig", "SFTConfig", "KTOConfig", "GRPOConfig", "RLOOConfig", "RewardConfig", "ORPOConfig",
@@ -58,6 +58,12 @@ class TrlClass:
         if self.since is not None:
             return f"{self.name}'s default since trl {self.since} (older releases: transformers' 5e-5)"
         return f"{self.name}'s default in trl {self.release}, not transformers' 5e-5"
+
+
+    def others_with_another_default(self) -> list[str]:
+        """The other classes the file's keys fit whose learning-rate default (in the same release) differs."""
+        return [name for name in self.others
+                if LEARNING_RATE[name].get(self.release, self.learning_rate) != self.learning_rate]
 
 
 def trl_keys(data: Mapping[str, Any]) -> list[str]:
@@ -108,4 +114,4 @@ def _rank(name: str) -> int:
     return PREFERENCE.index(name) if name in PREFERENCE else len(PREFERENCE)
 
 
-__all__ = ["ALL_KEYS", "CURRENT", "GENERIC_KEYS", "TrlClass", "identify", "looks_like", "refuse_packed", "trl_keys"]
+__all__ = ["ALL_KEYS", "GENERIC_KEYS", "TrlClass", "identify", "looks_like", "refuse_packed", "trl_keys"]

@@ -5,7 +5,6 @@ KEYS: the keys a TRL config class adds to TrainingArguments, in any of these rel
 LEARNING_RATE: the class's learning_rate default per release (None: transformers' default).
 """
 
-CURRENT = "1.16.0"
 RELEASES = ('1.16.0', '0.19.1', '0.14.0', '0.13.0')
 
 KEYS = {

@@ -27,7 +27,8 @@ from ..errors import ConfigError, EnvironmentUnavailable
 from ..spec import ScheduleSpec
 from .compress import Compression, compress
 from .report import Health, RankAgreement, VerifyReport, check_groups
-from .schedulers import KIND_FRAMEWORK, Implementation, scheduler_index
+from .implementation import KIND_FRAMEWORK, Implementation, package_version
+from .schedulers import scheduler_index
 
 # Optimizers whose packages are part of torch: the LR the Trainer sets does not depend on the optimizer class,
 # so an optimizer this machine cannot build (bitsandbytes, apex, ...) is replaced by adamw_torch, with a note.
@@ -202,11 +203,9 @@ def build_training_arguments(plan: TrainerPlan, output_dir: str, device: str, dt
     arguments.update(RUN_OVERRIDES)
     arguments_class, owner = transformers.TrainingArguments, f"transformers {transformers.__version__}"
     if plan.trl_class is not None:
-        import trl
-
         from .trl_run import config_class
 
-        arguments_class, owner = config_class(plan.trl_class), f"trl {trl.__version__} {plan.trl_class}"
+        arguments_class, owner = config_class(plan.trl_class), f"trl {package_version('trl')} {plan.trl_class}"
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -539,7 +538,7 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
             "runner": "transformers.Trainer.train()" if base.__module__.startswith("transformers")
             else f"{base.__module__.split('.')[0]}.{base.__name__}.train() (a transformers.Trainer)",
             "trainer_class": trainer_class.__name__ if not own else f"{trainer_class.__name__}({base.__module__.split('.')[0]}.{base.__name__})",
-            "trl": _trl_version() if plan.trl_class is not None else None,
+            "trl": package_version("trl") if plan.trl_class is not None else None,
             "transformers": transformers.__version__,
             "accelerate": accelerate.__version__,
             "config_framework": plan.framework,
@@ -600,12 +599,6 @@ def _quiet(plan: TrainerPlan) -> Any:
     from .trl_run import BUILT, quiet_datasets
 
     return quiet_datasets() if plan.trl_class in BUILT else contextlib.nullcontext()
-
-
-def _trl_version() -> str:
-    import trl
-
-    return trl.__version__
 
 
 def _plain(value: Any) -> Any:

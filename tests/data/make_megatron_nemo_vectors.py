@@ -116,11 +116,16 @@ NEMO = [
 ]
 
 
-def megatron_cases(path: str) -> list[dict[str, Any]]:
-    namespace = load(path, ["OptimizerParamScheduler"], {
+def load_megatron(path: str) -> dict[str, Any]:
+    """``OptimizerParamScheduler`` from megatron-core's file, with what its module imports supplied here."""
+    return load(path, ["OptimizerParamScheduler"], {
         "math": math, "logging": __import__("logging"), "Optional": Optional, "Any": Any, "TypedDict": TypedDict,
         "TYPE_CHECKING": TYPE_CHECKING, "log_single_rank": lambda *args, **kwargs: None, "logger": None,
         "__name__": "megatron_copy"})
+
+
+def megatron_cases(path: str) -> list[dict[str, Any]]:
+    namespace = load_megatron(path)
     cases = []
     for style, train_iters, gbs, kwargs in MEGATRON:
         decay_steps = kwargs.get("lr_decay_iters", train_iters) * gbs
@@ -166,10 +171,7 @@ def nemo_cases(path: str) -> list[dict[str, Any]]:
 
 
 def megatron_sample_cases(path: str) -> list[dict[str, Any]]:
-    namespace = load(path, ["OptimizerParamScheduler"], {
-        "math": math, "logging": __import__("logging"), "Optional": Optional, "Any": Any, "TypedDict": TypedDict,
-        "TYPE_CHECKING": TYPE_CHECKING, "log_single_rank": lambda *args, **kwargs: None, "logger": None,
-        "__name__": "megatron_copy"})
+    namespace = load_megatron(path)
     cases = []
     for style, train_samples, gbs, kwargs in MEGATRON_SAMPLES:
         train_iters = train_samples // gbs
