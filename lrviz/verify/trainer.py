@@ -54,7 +54,11 @@ class TrainerPlan:
     notes: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # keys of the file that are not TrainingArguments fields
     engine: Any = None  # the DeepSpeed config (path or mapping) to run the real DeepSpeed engine with, if any
-    trl_class: str | None = None  # a TRL config: the class the arguments build (its trainer runs where lrviz builds it)
+    trl: Any = None  # a TRL config's class (lrviz.configs.trl.TrlClass): it builds the arguments, its trainer runs
+
+    @property
+    def trl_class(self) -> str | None:
+        return self.trl.name if self.trl is not None else None
 
 
 def _fields(arguments_class: Any = None) -> set[str]:
@@ -156,7 +160,7 @@ def plan_arguments(config: Any, spec: ScheduleSpec) -> TrainerPlan:
     for key in stale:
         arguments[key] = raw[key]  # TrainingArguments refuses it below, with its own message
     ignored = sorted(key for key in raw if key not in fields and key not in stale)
-    return TrainerPlan(label, arguments, ignored=ignored, trl_class=trl_class.name if trl_class is not None else None)
+    return TrainerPlan(label, arguments, ignored=ignored, trl=trl_class)
 
 
 def compressed_arguments(plan: TrainerPlan, compressed: ScheduleSpec, compression: Compression) -> None:
@@ -470,6 +474,7 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
             world = args.world_size
             rank = args.process_index
             dataset = keywords["train_dataset"]
+            base_name = f"{base.__module__.split('.')[0]}.{base.__name__}"  # transformers.Trainer, trl.DPOTrainer
             first_epoch = -(-len(dataset) // world)  # what one rank fetches in its first epoch
             served = getattr(dataset, "served", None)  # None: a TRL trainer's dataset, mapped before it is served
             mine = {"realized": recorder.rows, "index": recorder.index, "updates": state.global_step,
@@ -535,9 +540,8 @@ def _run_trainer_verify(spec: ScheduleSpec, config: Any, options: TrainerOptions
         updates=state.global_step - recorder.first_step,
         skipped=0,
         training={
-            "runner": "transformers.Trainer.train()" if base.__module__.startswith("transformers")
-            else f"{base.__module__.split('.')[0]}.{base.__name__}.train() (a transformers.Trainer)",
-            "trainer_class": trainer_class.__name__ if not own else f"{trainer_class.__name__}({base.__module__.split('.')[0]}.{base.__name__})",
+            "runner": f"{base_name}.train()" if base is transformers.Trainer else f"{base_name}.train() (a transformers.Trainer)",
+            "trainer_class": trainer_class.__name__ if not own else f"{trainer_class.__name__}({base_name})",
             "trl": package_version("trl") if plan.trl_class is not None else None,
             "transformers": transformers.__version__,
             "accelerate": accelerate.__version__,
@@ -585,10 +589,10 @@ def _trainer_parts(plan: TrainerPlan, model: Any, vocab: int, options: TrainerOp
     if plan.trl_class in BUILT:
         return (trainer_class(plan.trl_class), trainer_keywords(plan.trl_class, model, vocab, options.dataset_size,
                                                                 options.seed), describe(plan.trl_class, options.dataset_size))
-    if plan.trl_class is not None:
-        trainer = plan.trl_class[: -len("Config")] + "Trainer"
+    if plan.trl is not None:
+        trainer = plan.trl.trainer
         plan.notes.append(f"lrviz verify builds the data of {', '.join(BUILT.values())} only: transformers.Trainer "
-                          f"(which {trainer} subclasses) trains with trl's own {plan.trl_class} instead of {trainer}")
+                          f"(which {trainer} subclasses) trains with trl's own {plan.trl.name} instead of {trainer}")
     dataset = SyntheticSet(options.dataset_size, min(vocab, TINY_VOCAB), options.seed)
     return transformers.Trainer, {"model": model, "train_dataset": dataset}, f"{options.dataset_size:,} {data.describe()}"
 
